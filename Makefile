@@ -1,0 +1,47 @@
+# omads-gateway: `make run` starts the gateway on the embedded default, `make test` runs the suite.
+# Both work on a fresh Debian 12 machine with Python 3.11: they create .venv on first use and
+# install what they need (Python packages with pip, Debian packages with apt-get when missing).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+CONFIG ?= conf/omads-gateway.toml
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# Debian packages the test suite drives as real peers or reference tools.
+TEST_DEBS := libwbxml2-utils syncevolution syncevolution-http python3-twisted dbus time gcc
+
+.PHONY: run test lint venv debian-test-deps clean
+
+run: $(STAMP)
+	mkdir -p var
+	$(BIN)/twistd -n --pidfile= omads-gateway --config $(CONFIG)
+
+test: $(STAMP) debian-test-deps
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/lint-imports
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml setup.cfg
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 && $(PYTHON) -c 'import ensurepip' 2>/dev/null || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]' --config-settings editable_mode=compat
+	touch $(STAMP)
+
+debian-test-deps:
+	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,4 @@
+"""The SyncML representation: message model, XML and WBXML codecs, DevInf, codes.
+
+I/O-free: imports only the standard library and lxml.
+"""
