@@ -1,0 +1,373 @@
+"""The operations of one SQLite store transaction (``base.StoreTransaction``).
+
+Every (user, datastore) is a row of ``datastores`` holding its revision counter; an add,
+replace or delete advances it in the same statement batch, and a delete leaves a tombstone
+row, so ``changes_since`` is one indexed range scan. A guid is the item's row id prefixed
+with a letter giving its digit count, so text order equals creation order.
+"""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+from typing import Any, Callable, Iterable, Iterator, TypeVar
+
+from gateway.store.base import (
+    Account, Change, Device, Item, NotFound, StoreError, StoreFull, SyncState,
+)
+
+__all__ = ["SQLiteTransaction", "guid_for", "id_for", "store_error"]
+
+
+_PAGE = 500  # rows per query when list_items walks a datastore
+_ITEM_COLUMNS = "id, rev, uid, changed_by, modified, content_type, data"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def guid_for(item_id: int) -> str:
+    """``7 -> "a7"``, ``42 -> "b42"``, ``1000 -> "d1000"``: short, and sorted like the ids."""
+    digits = str(item_id)
+    return chr(ord("a") + len(digits) - 1) + digits
+
+
+def id_for(guid: str) -> int | None:
+    """The row id behind a guid made by ``guid_for``; None for any other string."""
+    digits = guid[1:]
+    if (len(digits) < 1 or len(digits) > 26 or guid[0] != chr(ord("a") + len(digits) - 1)
+            or not (digits.isascii() and digits.isdigit()) or digits[0] == "0"):
+        return None
+    return int(digits)
+
+
+def store_error(exc: sqlite3.Error) -> StoreError:
+    """The StoreError for an sqlite3 error (SQLITE_FULL becomes StoreFull)."""
+    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+    if code == sqlite3.SQLITE_FULL:
+        return StoreFull(f"SQLite database is full: {exc}")
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return StoreError(f"SQLite database stayed locked past the busy timeout: {exc}")
+    return StoreError(f"SQLite error: {exc}")
+
+
+def _operation(method: F) -> F:
+    """Refuse use outside a live transaction; turn sqlite3 errors into StoreErrors."""
+    @functools.wraps(method)
+    def wrapper(self: SQLiteTransaction, *args: Any, **kwargs: Any) -> Any:
+        self._check()
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise store_error(exc) from exc
+    return wrapper  # type: ignore[return-value]
+
+
+class SQLiteTransaction:
+    """The operations of ``base.StoreTransaction`` on one connection inside BEGIN...COMMIT."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self._conn: sqlite3.Connection | None = conn
+        self._ds_ids: dict[tuple[str, str], int] = {}
+
+    def _check(self) -> None:
+        if self._conn is None:
+            raise StoreError("store transaction used after its block ended")
+        if not self._conn.in_transaction:  # SQLite may roll back by itself after SQLITE_FULL etc.
+            raise StoreError("SQLite rolled the transaction back after an error; nothing was stored")
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        assert self._conn is not None
+        return self._conn
+
+    def _ds(self, username: str, datastore: str, *, create: bool = False) -> int | None:
+        """The datastores row id of (user, datastore); made on first write."""
+        key = (username, datastore)
+        ds_id = self._ds_ids.get(key)
+        if ds_id is None:
+            row = self._db.execute(
+                "SELECT id FROM datastores WHERE username = ? AND name = ?", key).fetchone()
+            if row is not None:
+                ds_id = row[0]
+            elif create:
+                ds_id = self._db.execute(
+                    "INSERT INTO datastores (username, name) VALUES (?, ?)", key).lastrowid
+            else:
+                return None
+            self._ds_ids[key] = ds_id
+        return ds_id
+
+    # -- accounts ------------------------------------------------------------------
+    @_operation
+    def get_account(self, username: str) -> Account | None:
+        row = self._db.execute("SELECT username, secret, enabled FROM accounts WHERE username = ?",
+                               (username,)).fetchone()
+        return None if row is None else Account(username=row[0], secret=row[1], enabled=bool(row[2]))
+
+    @_operation
+    def put_account(self, account: Account) -> None:
+        self._db.execute(
+            "INSERT INTO accounts (username, secret, enabled) VALUES (?, ?, ?) ON CONFLICT (username)"
+            " DO UPDATE SET secret = excluded.secret, enabled = excluded.enabled",
+            (account.username, account.secret, int(account.enabled)))
+
+    @_operation
+    def remove_account(self, username: str) -> bool:
+        return self._db.execute("DELETE FROM accounts WHERE username = ?", (username,)).rowcount > 0
+
+    @_operation
+    def list_accounts(self) -> list[Account]:
+        rows = self._db.execute("SELECT username, secret, enabled FROM accounts ORDER BY username")
+        return [Account(username=u, secret=s, enabled=bool(e)) for u, s, e in rows]
+
+    # -- devices ---------------------------------------------------------------------
+    _DEVICE = "SELECT device_id, username, nonce, devinf, last_seen FROM devices"
+
+    @_operation
+    def get_device(self, device_id: str) -> Device | None:
+        row = self._db.execute(self._DEVICE + " WHERE device_id = ?", (device_id,)).fetchone()
+        return None if row is None else _device(row)
+
+    @_operation
+    def put_device(self, device: Device) -> None:
+        self._db.execute(
+            "INSERT INTO devices (device_id, username, nonce, devinf, last_seen) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (device_id) DO UPDATE SET username = excluded.username,"
+            " nonce = excluded.nonce, devinf = excluded.devinf, last_seen = excluded.last_seen",
+            (device.device_id, device.username, bytes(device.nonce),
+             None if device.devinf is None else bytes(device.devinf), device.last_seen))
+
+    @_operation
+    def list_devices(self, username: str | None = None) -> list[Device]:
+        if username is None:
+            rows = self._db.execute(self._DEVICE + " ORDER BY device_id")
+        else:
+            rows = self._db.execute(self._DEVICE + " WHERE username = ? ORDER BY device_id", (username,))
+        return [_device(row) for row in rows]
+
+    # -- items -------------------------------------------------------------------------
+    @_operation
+    def get_item(self, username: str, datastore: str, guid: str) -> Item | None:
+        ds_id, item_id = self._ds(username, datastore), id_for(guid)
+        if ds_id is None or item_id is None:
+            return None
+        row = self._db.execute(f"SELECT {_ITEM_COLUMNS} FROM items WHERE id = ? AND ds_id = ?"
+                               " AND deleted = 0", (item_id, ds_id)).fetchone()
+        return None if row is None else _item(row)
+
+    @_operation
+    def add_item(self, username: str, datastore: str, *, data: bytes, content_type: str,
+                 uid: str | None = None, changed_by: str | None = None, now: float = 0.0) -> Item:
+        ds_id = self._ds(username, datastore, create=True)
+        data = bytes(data)
+        [(rev,)] = self._db.execute(
+            "UPDATE datastores SET rev = rev + 1 WHERE id = ? RETURNING rev", (ds_id,)).fetchall()
+        item_id = self._db.execute(
+            "INSERT INTO items (ds_id, rev, uid, changed_by, modified, content_type, data)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (ds_id, rev, uid, changed_by, now, content_type, data)).lastrowid
+        return Item(guid=guid_for(item_id), data=data, content_type=content_type, rev=rev, uid=uid,
+                    changed_by=changed_by, modified=float(now))
+
+    @_operation
+    def replace_item(self, username: str, datastore: str, guid: str, *, data: bytes,
+                     content_type: str, uid: str | None = None,
+                     changed_by: str | None = None, now: float = 0.0) -> Item:
+        ds_id, item_id = self._ds(username, datastore), id_for(guid)
+        data = bytes(data)
+        rows = [] if ds_id is None or item_id is None else self._db.execute(
+            "UPDATE items SET rev = (SELECT rev + 1 FROM datastores WHERE id = :ds), uid = :uid,"
+            " changed_by = :by, modified = :now, content_type = :ct, data = :data"
+            " WHERE id = :id AND ds_id = :ds AND deleted = 0 RETURNING rev",
+            {"ds": ds_id, "uid": uid, "by": changed_by, "now": now, "ct": content_type,
+             "data": data, "id": item_id}).fetchall()
+        if not rows:
+            raise NotFound(f"no item {guid!r} in {username}/{datastore}")
+        self._db.execute("UPDATE datastores SET rev = rev + 1 WHERE id = ?", (ds_id,))
+        return Item(guid=guid, data=data, content_type=content_type, rev=rows[0][0], uid=uid,
+                    changed_by=changed_by, modified=float(now))
+
+    @_operation
+    def delete_item(self, username: str, datastore: str, guid: str, *,
+                    changed_by: str | None = None, now: float = 0.0) -> bool:
+        ds_id, item_id = self._ds(username, datastore), id_for(guid)
+        if ds_id is None or item_id is None:
+            return False
+        done = self._db.execute(
+            "UPDATE items SET rev = (SELECT rev + 1 FROM datastores WHERE id = :ds), deleted = 1,"
+            " changed_by = :by, modified = :now, data = x''"
+            " WHERE id = :id AND ds_id = :ds AND deleted = 0",
+            {"ds": ds_id, "by": changed_by, "now": now, "id": item_id}).rowcount
+        if done:
+            self._db.execute("UPDATE datastores SET rev = rev + 1 WHERE id = ?", (ds_id,))
+        return done > 0
+
+    @_operation
+    def delete_all(self, username: str, datastore: str, *, changed_by: str | None = None,
+                   now: float = 0.0) -> int:
+        ds_id = self._ds(username, datastore)
+        if ds_id is None:
+            return 0
+        ids = [r[0] for r in self._db.execute(
+            "SELECT id FROM items WHERE ds_id = ? AND deleted = 0 ORDER BY id", (ds_id,))]
+        if not ids:
+            return 0
+        [(first,)] = self._db.execute(
+            "UPDATE datastores SET rev = rev + ? WHERE id = ? RETURNING rev - ?",
+            (len(ids), ds_id, len(ids) - 1)).fetchall()
+        self._db.executemany(
+            "UPDATE items SET rev = ?, deleted = 1, changed_by = ?, modified = ?, data = x''"
+            " WHERE id = ?", ((first + n, changed_by, now, i) for n, i in enumerate(ids)))
+        return len(ids)
+
+    @_operation
+    def list_items(self, username: str, datastore: str) -> Iterator[Item]:
+        ds_id = self._ds(username, datastore)
+        return iter(()) if ds_id is None else self._walk_items(ds_id)
+
+    def _walk_items(self, ds_id: int) -> Iterator[Item]:
+        after = 0
+        while True:
+            self._check()
+            try:
+                rows = self._db.execute(
+                    f"SELECT {_ITEM_COLUMNS} FROM items WHERE ds_id = ? AND deleted = 0 AND id > ?"
+                    " ORDER BY id LIMIT ?", (ds_id, after, _PAGE)).fetchall()
+            except sqlite3.Error as exc:
+                raise store_error(exc) from exc
+            for row in rows:
+                yield _item(row)
+            if len(rows) < _PAGE:
+                return
+            after = rows[-1][0]
+
+    @_operation
+    def count_items(self, username: str, datastore: str) -> int:
+        ds_id = self._ds(username, datastore)
+        if ds_id is None:
+            return 0
+        return self._db.execute("SELECT count(*) FROM items WHERE ds_id = ? AND deleted = 0",
+                                (ds_id,)).fetchone()[0]
+
+    @_operation
+    def find_by_uid(self, username: str, datastore: str, uid: str) -> Item | None:
+        ds_id = self._ds(username, datastore)
+        if ds_id is None:
+            return None
+        row = self._db.execute(f"SELECT {_ITEM_COLUMNS} FROM items WHERE ds_id = ? AND uid = ?"
+                               " AND deleted = 0 ORDER BY id LIMIT 1", (ds_id, uid)).fetchone()
+        return None if row is None else _item(row)
+
+    @_operation
+    def changes_since(self, username: str, datastore: str, rev: int) -> list[Change]:
+        ds_id = self._ds(username, datastore)
+        if ds_id is None:
+            return []
+        rows = self._db.execute("SELECT id, rev, deleted, changed_by FROM items"
+                                " WHERE ds_id = ? AND rev > ? ORDER BY rev", (ds_id, rev))
+        return [Change(guid=guid_for(i), rev=r, deleted=bool(d), changed_by=by) for i, r, d, by in rows]
+
+    @_operation
+    def current_rev(self, username: str, datastore: str) -> int:
+        row = self._db.execute("SELECT rev FROM datastores WHERE username = ? AND name = ?",
+                               (username, datastore)).fetchone()
+        return 0 if row is None else row[0]
+
+    # -- sync state and ID maps ------------------------------------------------------------
+    @_operation
+    def get_sync_state(self, device_id: str, username: str, datastore: str) -> SyncState | None:
+        ds_id = self._ds(username, datastore)
+        row = None if ds_id is None else self._db.execute(
+            "SELECT client_anchor, server_anchor, synced_rev FROM sync_states"
+            " WHERE device_id = ? AND ds_id = ?", (device_id, ds_id)).fetchone()
+        if row is None:
+            return None
+        return SyncState(device_id=device_id, username=username, datastore=datastore,
+                         client_anchor=row[0], server_anchor=row[1], synced_rev=row[2])
+
+    @_operation
+    def put_sync_state(self, state: SyncState) -> None:
+        ds_id = self._ds(state.username, state.datastore, create=True)
+        self._db.execute(
+            "INSERT INTO sync_states (device_id, ds_id, client_anchor, server_anchor, synced_rev)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (device_id, ds_id) DO UPDATE SET"
+            " client_anchor = excluded.client_anchor, server_anchor = excluded.server_anchor,"
+            " synced_rev = excluded.synced_rev",
+            (state.device_id, ds_id, state.client_anchor, state.server_anchor, state.synced_rev))
+
+    @_operation
+    def get_map(self, device_id: str, username: str, datastore: str) -> dict[str, str]:
+        ds_id = self._ds(username, datastore)
+        if ds_id is None:
+            return {}
+        return dict(self._db.execute("SELECT luid, guid FROM id_maps WHERE device_id = ? AND ds_id = ?",
+                                     (device_id, ds_id)))
+
+    @_operation
+    def put_mappings(self, device_id: str, username: str, datastore: str,
+                     pairs: Iterable[tuple[str, str]]) -> None:
+        ds_id = self._ds(username, datastore, create=True)
+        self._db.executemany(
+            "INSERT INTO id_maps (device_id, ds_id, luid, guid) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (device_id, ds_id, luid) DO UPDATE SET guid = excluded.guid",
+            ((device_id, ds_id, luid, guid) for luid, guid in pairs))
+
+    @_operation
+    def remove_mappings(self, device_id: str, username: str, datastore: str,
+                        luids: Iterable[str]) -> None:
+        ds_id = self._ds(username, datastore)
+        if ds_id is not None:
+            self._db.executemany("DELETE FROM id_maps WHERE device_id = ? AND ds_id = ? AND luid = ?",
+                                 ((device_id, ds_id, luid) for luid in luids))
+
+    @_operation
+    def clear_map(self, device_id: str, username: str, datastore: str) -> None:
+        ds_id = self._ds(username, datastore)
+        if ds_id is not None:
+            self._db.execute("DELETE FROM id_maps WHERE device_id = ? AND ds_id = ?", (device_id, ds_id))
+
+    # -- sessions ------------------------------------------------------------------------
+    @_operation
+    def load_session(self, key: str) -> bytes | None:
+        row = self._db.execute("SELECT state FROM sessions WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    @_operation
+    def save_session(self, key: str, state: bytes, *, expires: float) -> None:
+        self._db.execute(
+            "INSERT INTO sessions (key, state, expires) VALUES (?, ?, ?) ON CONFLICT (key)"
+            " DO UPDATE SET state = excluded.state, expires = excluded.expires",
+            (key, bytes(state), expires))
+
+    @_operation
+    def delete_session(self, key: str) -> None:
+        self._db.execute("DELETE FROM sessions WHERE key = ?", (key,))
+
+    @_operation
+    def expire_sessions(self, now: float) -> int:
+        """Delete the sessions whose ``expires`` is at or before ``now``."""
+        return self._db.execute("DELETE FROM sessions WHERE expires <= ?", (now,)).rowcount
+
+    # -- failed-login throttling -----------------------------------------------------------
+    @_operation
+    def record_auth_failure(self, key: str, now: float) -> None:
+        self._db.execute("INSERT INTO auth_failures (key, at) VALUES (?, ?)", (key, now))
+
+    @_operation
+    def count_auth_failures(self, key: str, since: float) -> int:
+        return self._db.execute("SELECT count(*) FROM auth_failures WHERE key = ? AND at >= ?",
+                                (key, since)).fetchone()[0]
+
+    @_operation
+    def clear_auth_failures(self, key: str) -> None:
+        self._db.execute("DELETE FROM auth_failures WHERE key = ?", (key,))
+
+
+def _device(row: tuple) -> Device:
+    return Device(device_id=row[0], username=row[1], nonce=row[2], devinf=row[3], last_seen=row[4])
+
+
+def _item(row: tuple) -> Item:
+    item_id, rev, uid, changed_by, modified, content_type, data = row
+    return Item(guid=guid_for(item_id), data=data, content_type=content_type, rev=rev, uid=uid,
+                changed_by=changed_by, modified=modified)
