@@ -58,7 +58,8 @@ def _read_data(el: Element) -> ItemData:
         if child.tag == "Anchor":
             return read_node(Anchor, child)
         return child
-    return el.text
+    # A Data element that is present but empty is "", as RAW leaves are.
+    return el.text if el.text is not None else ""
 
 
 def _write_data(value: ItemData, f: Field) -> list[Element]:
