@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gateway.syncml import codec, model as m
 from gateway.syncml.codes import AlertCode, StatusCode
@@ -131,3 +132,30 @@ def test_model_wbxml_model_round_trip(msg):
 def test_devinf_round_trip(devinf):
     for ctype in (codec.DEVINF_XML, codec.DEVINF_WBXML):
         assert codec.decode_devinf(codec.encode_devinf(devinf, ctype), ctype) == devinf
+
+
+_SEEDS = [p.read_bytes() for p in all_captures()[::9]]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(_SEEDS), st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)),
+                                         min_size=1, max_size=8))
+def test_mutated_messages_raise_only_decode_error(seed, flips):
+    data = bytearray(seed)
+    for pos, val in flips:
+        data[pos % len(data)] = val
+    for ctype in (codec.XML, codec.WBXML):
+        try:
+            codec.decode_message(bytes(data), ctype)
+        except DecodeError:
+            pass
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300))
+def test_arbitrary_bytes_raise_only_decode_error(data):
+    for ctype in (codec.XML, codec.WBXML):
+        try:
+            codec.decode_message(data, ctype)
+        except DecodeError:
+            pass
