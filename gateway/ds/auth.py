@@ -1,0 +1,148 @@
+"""Authentication of a client (omads-protocol.md §3.5): auth-basic and auth-md5.
+
+md5: B64(MD5(B64(MD5("user:pass")) + ":" + nonce)), the nonce being the raw bytes we
+last gave the device (empty for a device we never challenged). ``Account.secret`` already
+holds B64(MD5("user:pass")). On success the device gets a fresh nonce (212 + Chal); bad
+credentials get 401 + Chal, missing ones 407 + Chal, an unknown type 406. Repeated
+failures per device id or peer address within a window are refused without checking.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from dataclasses import dataclass, replace
+from typing import Callable
+
+from gateway.ds.settings import ServerSettings
+from gateway.store.base import Device
+from gateway.syncml.metinf import Meta
+from gateway.syncml.model import Chal, Cred
+
+BASIC = "syncml:auth-basic"
+MD5 = "syncml:auth-md5"
+KNOWN_TYPES = (BASIC, MD5)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuthOutcome:
+    status: int                 # 212 accepted, 200 anonymous, 401, 407, 406, 400
+    username: str | None = None
+    chal: Chal | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status in (200, 212)
+
+
+def md5_digest(secret: str, nonce: bytes) -> str:
+    """B64(MD5(secret + ":" + nonce)) where secret = B64(MD5("user:pass"))."""
+    return base64.b64encode(hashlib.md5(secret.encode("utf-8") + b":" + nonce).digest()).decode()
+
+
+def _throttle_keys(device_id: str, peer: str) -> list[str]:
+    keys = ["device:" + device_id] if device_id else []
+    if peer:
+        keys.append("peer:" + peer)
+    return keys
+
+
+def _cred_text(data: str | bytes) -> str | None:
+    if isinstance(data, bytes):
+        if len(data) == 16:                       # binary MD5 digest (some WBXML peers)
+            return base64.b64encode(data).decode()
+        try:
+            return data.decode("ascii").strip()
+        except UnicodeDecodeError:
+            return None
+    return data.strip()
+
+
+class Authenticator:
+    """One decision per message that carries (or lacks) credentials."""
+
+    def __init__(self, settings: ServerSettings, random_bytes: Callable[[int], bytes]):
+        self.settings = settings
+        self.random_bytes = random_bytes
+
+    def challenge(self, tx, device_id: str, username: str | None, now: float) -> Chal:
+        """A Chal with a new nonce, remembered for the device."""
+        kind = self.settings.auth_types[0]
+        if kind != MD5:
+            return Chal(meta=Meta(type=kind, format="b64"))
+        nonce = self.random_bytes(12)
+        if device_id:
+            dev = tx.get_device(device_id) or Device(device_id=device_id, username=username)
+            tx.put_device(replace(dev, nonce=nonce, last_seen=now,
+                                  username=username or dev.username))
+        return Chal(meta=Meta(type=MD5, format="b64",
+                              next_nonce=base64.b64encode(nonce).decode("ascii")))
+
+    def throttled(self, tx, device_id: str, peer: str, now: float) -> bool:
+        since = now - self.settings.failed_login_window
+        return any(tx.count_auth_failures(k, since) >= self.settings.max_failed_logins
+                   for k in _throttle_keys(device_id, peer))
+
+    def authenticate(self, tx, *, cred: Cred | None, device_id: str, loc_name: str | None,
+                     peer: str, now: float, anonymous_ok: bool) -> AuthOutcome:
+        if cred is None:
+            if anonymous_ok:
+                return AuthOutcome(status=200, username=None)
+            return AuthOutcome(status=407, chal=self.challenge(tx, device_id, loc_name, now))
+        if self.throttled(tx, device_id, peer, now):
+            return AuthOutcome(status=401, chal=self.challenge(tx, device_id, loc_name, now))
+        kind = ((cred.meta.type if cred.meta else None) or BASIC).strip().lower()
+        if kind not in KNOWN_TYPES:
+            return AuthOutcome(status=406, chal=self.challenge(tx, device_id, loc_name, now))
+        username = None
+        if kind in self.settings.auth_types:
+            if kind == BASIC:
+                username = self._check_basic(tx, cred)
+            else:
+                username = self._check_md5(tx, cred, device_id, loc_name)
+        if username is None:
+            for key in _throttle_keys(device_id, peer):
+                tx.record_auth_failure(key, now)
+            return AuthOutcome(status=401, chal=self.challenge(tx, device_id, loc_name, now))
+        for key in _throttle_keys(device_id, peer):
+            tx.clear_auth_failures(key)
+        chal = None
+        if MD5 in self.settings.auth_types:
+            # Like SyncEvolution: always hand out the nonce for the next session.
+            nonce = self.random_bytes(12)
+            dev = tx.get_device(device_id) or Device(device_id=device_id, username=username)
+            tx.put_device(replace(dev, nonce=nonce, username=username, last_seen=now))
+            chal = Chal(meta=Meta(type=MD5, format="b64",
+                                  next_nonce=base64.b64encode(nonce).decode("ascii")))
+        return AuthOutcome(status=212, username=username, chal=chal)
+
+    def _check_basic(self, tx, cred: Cred) -> str | None:
+        text = _cred_text(cred.data)
+        if not text:
+            return None
+        try:
+            plain = base64.b64decode(text, validate=True).decode("utf-8")
+        except (binascii.Error, ValueError, UnicodeDecodeError):
+            return None
+        user, sep, password = plain.partition(":")
+        if not sep:
+            return None
+        account = tx.get_account(user)
+        if account is None or not account.enabled:
+            return None
+        secret = base64.b64encode(hashlib.md5(f"{user}:{password}".encode()).digest()).decode()
+        return user if hmac.compare_digest(secret, account.secret) else None
+
+    def _check_md5(self, tx, cred: Cred, device_id: str, loc_name: str | None) -> str | None:
+        if not loc_name:
+            return None
+        text = _cred_text(cred.data)
+        account = tx.get_account(loc_name)
+        if not text or account is None or not account.enabled:
+            return None
+        dev = tx.get_device(device_id) if device_id else None
+        nonce = dev.nonce if dev is not None else b""
+        expected = md5_digest(account.secret, bytes(nonce))
+        return loc_name if hmac.compare_digest(expected.encode(), text.encode()) else None

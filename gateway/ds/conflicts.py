@@ -1,0 +1,69 @@
+"""Conflict resolution: an item changed on both sides since the last good sync.
+
+Policies (DatastoreSettings.conflict_policy) and the status each yields
+(omads-protocol.md §3.3): server-wins 419 (ours is sent back), client-wins 208,
+duplicate 209 (keep both; ours goes to the client as a new item), merge 207 (field-level
+merge stored and sent back), newer-wins: the newer side by REV/LAST-MODIFIED vs our
+modification time, merged when ``merge`` is on (207), else 208 or 419.
+"""
+
+from __future__ import annotations
+
+from gateway.ds import contentops
+from gateway.ds.outgoing import ADD, REPLACE
+
+
+def resolve(ctx, ds, dss, server_item, luid: str, data: bytes, ct: str) -> int:
+    """Apply the policy for a client Replace (or a differing slow-sync pair)."""
+    policy = dss.conflict_policy
+    if policy == "newer-wins":
+        client_t = contentops.modified_time(data)
+        server_t = server_item.modified or contentops.modified_time(bytes(server_item.data))
+        client_newer = client_t is None or not server_t or client_t >= server_t
+        if dss.merge:
+            code = _merge(ctx, ds, server_item, luid, data, ct,
+                          "client" if client_newer else "server")
+            if code:
+                return code
+        if client_newer:
+            ctx.replace(ds, server_item.guid, luid, data, ct)
+            return 208
+        return _server_wins(ctx, ds, server_item.guid, luid)
+    if policy == "server-wins":
+        return _server_wins(ctx, ds, server_item.guid, luid)
+    if policy == "duplicate":
+        ctx.add(ds, luid, data, ct)
+        ds.sendback.append([ADD, server_item.guid, None])
+        return 209
+    if policy == "merge":
+        code = _merge(ctx, ds, server_item, luid, data, ct, "client")
+        if code:
+            return code
+    ctx.replace(ds, server_item.guid, luid, data, ct)    # client-wins (and merge fallback)
+    return 208
+
+
+def resolve_delete(ctx, ds, dss, server_item, luid: str) -> int:
+    """The client deleted an item we changed: a change beats a delete except client-wins."""
+    if dss.conflict_policy == "client-wins":
+        ctx.delete(ds, server_item.guid, luid)
+        return 208
+    ctx.unmap(ds, luid)
+    ds.sendback.append([ADD, server_item.guid, None])
+    return 419
+
+
+def _server_wins(ctx, ds, guid: str, luid: str) -> int:
+    ctx.mark_received(ds, guid)          # paired: do not send it as a new item
+    ds.sendback.append([REPLACE, guid, luid])
+    return 419
+
+
+def _merge(ctx, ds, server_item, luid, data, ct, prefer) -> int | None:
+    merged = contentops.merge(bytes(server_item.data), data, ct, prefer)
+    if merged is None:
+        return None
+    ctx.replace(ds, server_item.guid, luid, merged, ct)
+    if merged != data:
+        ds.sendback.append([REPLACE, server_item.guid, luid])
+    return 207

@@ -1,0 +1,281 @@
+"""Applying the client's Sync (packages 3; omads-protocol.md §3.3, §3.7, §3.8).
+
+Add -> 201 with the client LUID, Replace -> 200 (unknown LUID: added, 201), Delete ->
+200 (211 when gone), conflicts per policy (conflicts.py), slow sync pairs client items
+with ours (old ID map, UID, identical content) instead of duplicating. Chunked items are
+buffered (213 per chunk), checked against Size (424; missing Size 411; over our
+MaxObjSize 413) and applied when complete; an interrupted object gets Alert 223.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from gateway.ds import conflicts, contentops
+from gateway.ds.context import MessageContext
+from gateway.ds.session import DatastoreState
+from gateway.syncml.model import (
+    Add, Alert, Atomic, Copy, Delete, Item, Location, Move, Replace, Sequence, Sync,
+    command_name,
+)
+
+NAMES = {Add: "Add", Replace: "Replace", Delete: "Delete", Copy: "Copy", Move: "Move"}
+
+
+class BadItem(Exception):
+    def __init__(self, code: int):
+        self.code = code
+
+
+def handle_sync(ctx: MessageContext, sync: Sync) -> None:
+    target = sync.target.loc_uri if sync.target else ""
+    source = sync.source.loc_uri if sync.source else ""
+    dss = ctx.settings.datastore(target)
+    ds = ctx.state.datastores.get(dss.name) if dss else None
+    if ds is None:
+        code = 404 if dss is None else 405       # unknown datastore / not alerted
+        ctx.status(sync, "Sync", code, target=target, source=source)
+        _refuse_children(ctx, sync.commands, code)
+        return
+    ctx.status(sync, "Sync", 200, target=target, source=source)
+    prepare(ctx, ds)
+    for cmd in sync.commands:
+        _command(ctx, ds, dss, cmd)
+
+
+def prepare(ctx: MessageContext, ds: DatastoreState) -> None:
+    """Once per sync, before the client's first item: slow sync moves the ID map aside
+    (pairing uses it), refresh from client empties our datastore."""
+    if ds.prepared:
+        return
+    ds.prepared = True
+    tx, user = ctx.tx, ctx.username
+    if ds.mode == 201:
+        ds.old_map = dict(tx.get_map(ctx.device_id, user, ds.name))
+        tx.clear_map(ctx.device_id, user, ds.name)
+        ctx.forget_maps(ds.name)
+    elif ds.mode == 203:
+        tx.delete_all(user, ds.name, changed_by=ctx.device_id, now=ctx.now)
+        tx.clear_map(ctx.device_id, user, ds.name)
+        ctx.forget_maps(ds.name)
+
+
+def _refuse_children(ctx: MessageContext, commands, code: int) -> None:
+    for cmd in commands:
+        ctx.status(cmd, command_name(cmd), code)
+
+
+def _command(ctx: MessageContext, ds: DatastoreState, dss, cmd) -> None:
+    if isinstance(cmd, (Atomic, Sequence)):
+        ctx.status(cmd, command_name(cmd), 200)
+        for child in cmd.commands:
+            _command(ctx, ds, dss, child)
+        return
+    name = NAMES.get(type(cmd))
+    if name is None:
+        ctx.status(cmd, command_name(cmd), 406)
+        return
+    if not cmd.items:
+        ctx.status(cmd, name, 412)              # incomplete command
+        return
+    for item in cmd.items:
+        luid = item.source_uri or item.target_uri
+        target = item.target_uri if item.target_uri and item.source_uri else None
+        try:
+            code = _item(ctx, ds, dss, cmd, name, item, luid)
+        except BadItem as exc:
+            code = exc.code
+        ctx.status(cmd, name, code, target=target, source=luid)
+
+
+def _meta_value(item: Item, cmd, attr: str):
+    for meta in (item.meta, getattr(cmd, "meta", None)):
+        value = getattr(meta, attr, None) if meta is not None else None
+        if value is not None:
+            return value
+    return None
+
+
+def _wire(item: Item) -> bytes:
+    data = item.data
+    if data is None:
+        return b""
+    if isinstance(data, str):
+        return data.encode("utf-8")
+    if isinstance(data, bytes):
+        return data
+    raise BadItem(415)
+
+
+def _decode(wire: bytes, fmt: str | None) -> bytes:
+    if (fmt or "").lower() == "b64":
+        try:
+            return base64.b64decode(wire, validate=False)
+        except (binascii.Error, ValueError):
+            raise BadItem(415) from None
+    return wire
+
+
+def _item(ctx: MessageContext, ds: DatastoreState, dss, cmd, name: str, item: Item,
+          luid: str | None) -> int:
+    ct = _meta_value(item, cmd, "type") or (dss.content_types[0][0] if dss.content_types else "")
+    fmt = _meta_value(item, cmd, "format")
+    chunk = ds.in_chunk
+    if chunk is not None and (chunk["cmd"] != name or chunk["luid"] != luid):
+        interrupted(ctx, ds)
+        chunk = None
+    if item.more_data or chunk is not None:
+        wire = _wire(item)
+        if chunk is None:
+            size = _meta_value(item, cmd, "size")
+            refused = 411 if size is None else 413 if size > ctx.settings.max_obj_size else 0
+            chunk = ds.in_chunk = {"cmd": name, "luid": luid, "target": item.target_uri,
+                                   "ct": ct, "fmt": fmt, "size": size or 0, "wire": "",
+                                   "refused": refused}
+        if chunk.get("refused"):                 # drop the rest of a refused object
+            if not item.more_data:
+                ds.in_chunk = None
+            return chunk["refused"]
+        got = base64.b64decode(chunk["wire"]) + wire
+        if item.more_data:
+            if len(got) > chunk["size"]:
+                ds.in_chunk = None
+                return 424
+            chunk["wire"] = base64.b64encode(got).decode("ascii")
+            return 213
+        ds.in_chunk = None
+        data = _decode(got, chunk["fmt"])
+        if chunk["size"] not in (len(got), len(data)):
+            return 424
+        ct, fmt = chunk["ct"], None
+    else:
+        data = _decode(_wire(item), fmt)
+    if name != "Delete":
+        if len(data) > ctx.settings.max_obj_size:
+            return 413
+        if ct and not dss.accepts(ct):
+            return 415
+    if name == "Add":
+        return _add(ctx, ds, dss, luid, data, ct)
+    if name == "Replace":
+        return _replace(ctx, ds, dss, luid, data, ct)
+    if name == "Delete":
+        return _delete(ctx, ds, dss, luid)
+    if name == "Copy":
+        return _copy(ctx, ds, item, luid, data, ct)
+    return _move(ctx, ds, luid, data, ct)
+
+
+def interrupted(ctx: MessageContext, ds: DatastoreState) -> None:
+    """Alert 223: the chunked object was not completed; drop it (§3.7)."""
+    chunk = ds.in_chunk
+    ds.in_chunk = None
+    if chunk is None:
+        return
+    ctx.commands.append(Alert(data=223, items=(Item(
+        target=Location(loc_uri=chunk["luid"] or ""),
+        source=Location(loc_uri=chunk["target"]) if chunk.get("target") else None),)))
+    ctx.note("large object interrupted", datastore=ds.name, luid=chunk["luid"])
+
+
+def _live(ctx: MessageContext, ds: DatastoreState, guid: str | None):
+    if not guid:
+        return None
+    return ctx.tx.get_item(ctx.username, ds.name, guid)
+
+
+def _conflicting(ctx: MessageContext, ds: DatastoreState, item) -> bool:
+    return (item.rev > ds.base_rev and item.changed_by != ctx.device_id
+            and item.guid not in ds.received and ds.mode not in (203, 201))
+
+
+def _add(ctx, ds, dss, luid, data, ct) -> int:
+    if ds.mode == 201:
+        return _slow_pair(ctx, ds, dss, luid, data, ct)
+    ctx.add(ds, luid, data, ct)
+    return 201
+
+
+def _slow_pair(ctx, ds, dss, luid, data, ct) -> int:
+    """Slow sync: the same item known by its old LUID, its UID, or identical content."""
+    taken = set(ds.received)
+    candidate = None
+    old = ds.old_map.get(luid or "")
+    if old and old not in taken:
+        candidate = _live(ctx, ds, old)
+    if candidate is None:
+        uid = contentops.item_uid(data, ct)
+        if uid:
+            found = ctx.tx.find_by_uid(ctx.username, ds.name, uid)
+            if found is not None and found.guid not in taken:
+                candidate = found
+    if candidate is None:
+        for guid in ctx.fingerprint_index(ds).get(contentops.fingerprint(data), ()):
+            if guid not in taken:
+                candidate = _live(ctx, ds, guid)
+                if candidate is not None:
+                    break
+    if candidate is None:
+        ctx.add(ds, luid, data, ct)
+        return 201
+    if contentops.same_content(bytes(candidate.data), data, ct):
+        ctx.map(ds, luid, candidate.guid)
+        ctx.mark_received(ds, candidate.guid)
+        return 201
+    conflicts.resolve(ctx, ds, dss, candidate, luid, data, ct)
+    return 201
+
+
+def _replace(ctx, ds, dss, luid, data, ct) -> int:
+    if ds.mode == 201:
+        return _slow_pair(ctx, ds, dss, luid, data, ct)
+    current = _live(ctx, ds, ctx.mapping(ds).get(luid or ""))
+    if current is None:
+        ctx.add(ds, luid, data, ct)
+        return 201
+    if _conflicting(ctx, ds, current):
+        return conflicts.resolve(ctx, ds, dss, current, luid, data, ct)
+    ctx.replace(ds, current.guid, luid, data, ct)
+    return 200
+
+
+def _delete(ctx, ds, dss, luid) -> int:
+    guid = ctx.mapping(ds).get(luid or "")
+    current = _live(ctx, ds, guid)
+    if current is None:
+        ctx.unmap(ds, luid)
+        return 211
+    if _conflicting(ctx, ds, current):
+        return conflicts.resolve_delete(ctx, ds, dss, current, luid)
+    ctx.delete(ds, current.guid, luid)
+    return 200
+
+
+def _copy(ctx, ds, item, luid, data, ct) -> int:
+    """Copy: a new item from the data given, or from the item the Source names."""
+    if not data:
+        original = _live(ctx, ds, ctx.mapping(ds).get(item.source_uri or ""))
+        if original is None:
+            return 404
+        data, ct = bytes(original.data), original.content_type
+    ctx.add(ds, item.target_uri if item.source_uri and item.target_uri else luid, data, ct)
+    return 201
+
+
+def _move(ctx, ds, luid, data, ct) -> int:
+    """Move changes the parent only; our datastores are flat, so the item stays."""
+    current = _live(ctx, ds, ctx.mapping(ds).get(luid or ""))
+    if current is None:
+        return 404
+    if data:
+        ctx.replace(ds, current.guid, luid, data, ct)
+    return 200
+
+
+def end_of_package(ctx: MessageContext) -> None:
+    """A Final message ends the client's package: no chunk may be left open."""
+    for ds in ctx.state.datastores.values():
+        if ds.in_chunk is not None:
+            interrupted(ctx, ds)
+

@@ -1,0 +1,226 @@
+"""An in-memory Store for engine tests: the base.StoreTransaction operations over dicts,
+with real rollback (a deep copy taken when a transaction begins is restored on error).
+``fail_on`` makes one operation raise StoreError after ``fail_after`` successful calls."""
+
+from __future__ import annotations
+
+import copy
+from contextlib import contextmanager
+from dataclasses import replace
+
+from gateway.store.base import Change, Item, NotFound, StoreError
+
+
+class FakeStore:
+    def __init__(self):
+        self.accounts = {}
+        self.devices = {}
+        self.items = {}          # (user, ds) -> {guid: Item}  (tombstones kept)
+        self.revs = {}           # (user, ds) -> rev
+        self.states = {}
+        self.maps = {}           # (device, user, ds) -> {luid: guid}
+        self.sessions = {}       # key -> (bytes, expires)
+        self.failures = []       # (key, at)
+        self.next_id = 1
+        self.fail_on: str | None = None
+        self.fail_after = 0
+        self.commits = 0
+
+    _STATE = ("accounts", "devices", "items", "revs", "states", "maps", "sessions",
+              "failures", "next_id")
+
+    @contextmanager
+    def transaction(self):
+        saved = {k: copy.deepcopy(getattr(self, k)) for k in self._STATE}
+        try:
+            yield self
+        except BaseException:
+            for k, v in saved.items():
+                setattr(self, k, v)
+            raise
+        self.commits += 1
+
+    def close(self):
+        pass
+
+    def _maybe_fail(self, op: str):
+        if self.fail_on == op:
+            if self.fail_after <= 0:
+                self.fail_on = None
+                raise StoreError(f"injected failure in {op}")
+            self.fail_after -= 1
+
+    # accounts
+    def get_account(self, username):
+        return self.accounts.get(username)
+
+    def put_account(self, account):
+        self.accounts[account.username] = account
+
+    def remove_account(self, username):
+        return self.accounts.pop(username, None) is not None
+
+    def list_accounts(self):
+        return sorted(self.accounts.values(), key=lambda a: a.username)
+
+    # devices
+    def get_device(self, device_id):
+        return self.devices.get(device_id)
+
+    def put_device(self, device):
+        self.devices[device.device_id] = device
+
+    def list_devices(self, username=None):
+        return [d for d in self.devices.values() if username is None or d.username == username]
+
+    # items
+    def _bump(self, key):
+        self.revs[key] = self.revs.get(key, 0) + 1
+        return self.revs[key]
+
+    def get_item(self, username, datastore, guid):
+        it = self.items.get((username, datastore), {}).get(guid)
+        return None if it is None or it.deleted else it
+
+    def add_item(self, username, datastore, *, data, content_type, uid=None, changed_by=None,
+                 now=0.0):
+        self._maybe_fail("add_item")
+        key = (username, datastore)
+        guid = f"g{self.next_id}"
+        self.next_id += 1
+        it = Item(guid=guid, data=bytes(data), content_type=content_type, rev=self._bump(key),
+                  uid=uid, changed_by=changed_by, modified=now)
+        self.items.setdefault(key, {})[guid] = it
+        return it
+
+    def replace_item(self, username, datastore, guid, *, data, content_type, uid=None,
+                     changed_by=None, now=0.0):
+        self._maybe_fail("replace_item")
+        key = (username, datastore)
+        if self.get_item(username, datastore, guid) is None:
+            raise NotFound(guid)
+        it = Item(guid=guid, data=bytes(data), content_type=content_type, rev=self._bump(key),
+                  uid=uid, changed_by=changed_by, modified=now)
+        self.items[key][guid] = it
+        return it
+
+    def delete_item(self, username, datastore, guid, *, changed_by=None, now=0.0):
+        self._maybe_fail("delete_item")
+        key = (username, datastore)
+        it = self.get_item(username, datastore, guid)
+        if it is None:
+            return False
+        self.items[key][guid] = replace(it, deleted=True, data=b"", rev=self._bump(key),
+                                        changed_by=changed_by, modified=now)
+        return True
+
+    def delete_all(self, username, datastore, *, changed_by=None, now=0.0):
+        n = 0
+        for guid in [g for g, i in self.items.get((username, datastore), {}).items()
+                     if not i.deleted]:
+            n += self.delete_item(username, datastore, guid, changed_by=changed_by, now=now)
+        return n
+
+    def list_items(self, username, datastore):
+        return iter(sorted((i for i in self.items.get((username, datastore), {}).values()
+                            if not i.deleted), key=lambda i: int(i.guid[1:])))
+
+    def count_items(self, username, datastore):
+        return sum(1 for _ in self.list_items(username, datastore))
+
+    def find_by_uid(self, username, datastore, uid):
+        return next((i for i in self.list_items(username, datastore) if i.uid == uid), None)
+
+    def changes_since(self, username, datastore, rev):
+        return [Change(guid=i.guid, rev=i.rev, deleted=i.deleted, changed_by=i.changed_by)
+                for i in sorted(self.items.get((username, datastore), {}).values(),
+                                key=lambda i: i.rev) if i.rev > rev]
+
+    def current_rev(self, username, datastore):
+        return self.revs.get((username, datastore), 0)
+
+    # sync state and maps
+    def get_sync_state(self, device_id, username, datastore):
+        return self.states.get((device_id, username, datastore))
+
+    def put_sync_state(self, state):
+        self.states[(state.device_id, state.username, state.datastore)] = state
+
+    def get_map(self, device_id, username, datastore):
+        return dict(self.maps.get((device_id, username, datastore), {}))
+
+    def put_mappings(self, device_id, username, datastore, pairs):
+        self._maybe_fail("put_mappings")
+        self.maps.setdefault((device_id, username, datastore), {}).update(dict(pairs))
+
+    def remove_mappings(self, device_id, username, datastore, luids):
+        m = self.maps.get((device_id, username, datastore), {})
+        for luid in luids:
+            m.pop(luid, None)
+
+    def clear_map(self, device_id, username, datastore):
+        self.maps.pop((device_id, username, datastore), None)
+
+    # sessions
+    def load_session(self, key):
+        got = self.sessions.get(key)
+        return None if got is None else got[0]
+
+    def save_session(self, key, state, *, expires):
+        self.sessions[key] = (bytes(state), expires)
+
+    def delete_session(self, key):
+        self.sessions.pop(key, None)
+
+    def expire_sessions(self, now):
+        dead = [k for k, (_, e) in self.sessions.items() if e <= now]
+        for k in dead:
+            del self.sessions[k]
+        return len(dead)
+
+    # throttling
+    def record_auth_failure(self, key, now):
+        self.failures.append((key, now))
+
+    def count_auth_failures(self, key, since):
+        return sum(1 for k, t in self.failures if k == key and t >= since)
+
+    def clear_auth_failures(self, key):
+        self.failures = [(k, t) for k, t in self.failures if k != key]
+
+
+class FailingStore:
+    """Wraps any Store; ``fail_on`` / ``fail_after`` inject a StoreError into one
+    operation of a transaction (the wrapped store then rolls back for real)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.fail_on: str | None = None
+        self.fail_after = 0
+
+    @contextmanager
+    def transaction(self):
+        with self.inner.transaction() as tx:
+            yield _FailingTx(self, tx)
+
+    def close(self):
+        self.inner.close()
+
+
+class _FailingTx:
+    def __init__(self, owner, tx):
+        self._owner = owner
+        self._tx = tx
+
+    def __getattr__(self, name):
+        target = getattr(self._tx, name)
+        owner = self._owner
+
+        def call(*args, **kwargs):
+            if owner.fail_on == name:
+                if owner.fail_after <= 0:
+                    owner.fail_on = None
+                    raise StoreError(f"injected failure in {name}")
+                owner.fail_after -= 1
+            return target(*args, **kwargs)
+        return call
