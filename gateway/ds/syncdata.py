@@ -193,6 +193,16 @@ def _conflicting(ctx: MessageContext, ds: DatastoreState, item) -> bool:
 def _add(ctx, ds, dss, luid, data, ct) -> int:
     if ds.mode == 201:
         return _slow_pair(ctx, ds, dss, luid, data, ct)
+    current = _live(ctx, ds, ctx.mapping(ds).get(luid or ""))
+    if current is not None:
+        # An Add for a LUID we already map: the client resends an item whose earlier Add
+        # we applied (its reply was lost) or one it got from us. Never a duplicate.
+        if not contentops.same_content(bytes(current.data), data, ct):
+            if _conflicting(ctx, ds, current):
+                conflicts.resolve(ctx, ds, dss, current, luid, data, ct)
+            else:
+                ctx.replace(ds, current.guid, luid, data, ct)
+        return 201
     ctx.add(ds, luid, data, ct)
     return 201
 
