@@ -294,8 +294,10 @@ def _text(el: Element) -> str:
         raise EncodeError(f"<{el.tag}> has a value of type {type(value).__name__}")
     if XML_BAD_CHAR.search(value):
         raise EncodeError(f"<{el.tag}> holds a character XML cannot carry")
-    if "<" in value or "&" in value or "\r" in value:
-        # CDATA keeps CRs raw, as SyncEvolution/Synthesis send them (see decoding).
+    if "<" in value or "&" in value or "\r" in value or (el.tag == "Data" and len(value) > 64):
+        # CDATA keeps CRs raw, as SyncEvolution/Synthesis send them (see decoding). Item
+        # payloads always go in CDATA: SyncEvolution reads a long plain-text chunk of a
+        # large object as empty (seen with base64 PHOTO chunks).
         return "<![CDATA[" + value.replace("]]>", "]]]]><![CDATA[>") + "]]>"
     return value.replace("]]>", "]]&gt;")
 

@@ -44,3 +44,13 @@ def syncevo_server(tmp_path: Path) -> Iterator[Callable[..., SyncEvoServer]]:
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def gateway(tmp_path: Path):
+    """A running ``twistd omads-gateway`` on a free 127.0.0.1 port (tests.interop.gateway)."""
+    from tests.interop.gateway import Gateway
+
+    gw = Gateway(tmp_path / "gateway")
+    yield gw
+    gw.stop()
