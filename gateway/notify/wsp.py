@@ -62,8 +62,12 @@ def encode_uintvar(n: int) -> bytes:
 
 
 def _encode_text(s: str) -> bytes:
+    """Text-string (WAP-230 8.4.2.1): a Quote (0x7F) before a first octet >= 0x80; a text
+    that itself starts with '"' gets one more, since a leading '"' marks a Quoted-string
+    whose quote the reader drops."""
     raw = s.encode("utf-8")
-    return (b"\x7f" if raw[:1] >= b"\x80" else b"") + raw + b"\x00"
+    prefix = b"\x7f" if raw[:1] >= b"\x80" else b'"' if raw[:1] == b'"' else b""
+    return prefix + raw + b"\x00"
 
 
 def _encode_integer(n: int) -> bytes:
