@@ -1,0 +1,181 @@
+"""``omads-admin``: the operator's command line for accounts and devices.
+
+    omads-admin [--config PATH | --db PATH] user add NAME [--password P]
+    omads-admin ... user passwd NAME [--password P]
+    omads-admin ... user remove NAME
+    omads-admin ... user enable|disable NAME
+    omads-admin ... user list
+    omads-admin ... device list [--user NAME]
+
+Without ``--password`` the password is read from the terminal (asked twice) or, when
+stdin is not a terminal, from the first line of stdin. Exit codes: 0 done, 1 the
+operation failed (no such user, user exists, store error), 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import IO, Sequence
+
+from gateway.config import ConfigError, load_settings
+from gateway.store.accounts import make_secret
+from gateway.store.base import Account, Store, StoreError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class CommandError(Exception):
+    """The operation failed (exit code 1)."""
+
+
+class UsageProblem(Exception):
+    """Bad arguments or configuration (exit code 2)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="omads-admin", description="Manage omads-gateway accounts and devices.")
+    parser.add_argument("--config", "-c", metavar="PATH",
+                        help="the gateway's TOML configuration (its [store] path is used)")
+    parser.add_argument("--db", metavar="PATH",
+                        help="the SQLite database file (overrides the configuration)")
+    areas = parser.add_subparsers(dest="area", metavar="{user,device}", required=True)
+
+    user = areas.add_parser("user", help="accounts").add_subparsers(
+        dest="action", metavar="{add,passwd,remove,enable,disable,list}", required=True)
+    for action, text in (("add", "create an account"), ("passwd", "set a password")):
+        p = user.add_parser(action, help=text)
+        p.add_argument("name")
+        p.add_argument("--password", "-p",
+                       help="the password (default: ask, or read a line from stdin)")
+    for action, text in (("remove", "delete an account"), ("enable", "allow logins"),
+                         ("disable", "refuse logins, keep the data")):
+        user.add_parser(action, help=text).add_argument("name")
+    user.add_parser("list", help="list accounts")
+
+    device = areas.add_parser("device", help="devices that synced").add_subparsers(
+        dest="action", metavar="{list}", required=True)
+    p = device.add_parser("list", help="list devices seen, their user and last contact")
+    p.add_argument("--user", "-u", help="only this user's devices")
+    return parser
+
+
+def store_path(args: argparse.Namespace) -> str:
+    if args.db:
+        return args.db
+    try:
+        return load_settings(args.config).store.path
+    except ConfigError as e:
+        raise UsageProblem(str(e)) from None
+
+
+def open_store(path: str, *, create: bool) -> Store:
+    from gateway.store.sqlite import SQLiteStore
+    p = Path(path).expanduser()
+    if not create and not p.exists():
+        raise CommandError(f"no database at {path} (start the gateway once, or add a user)")
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        return SQLiteStore(p)
+    except (OSError, StoreError) as e:
+        raise CommandError(f"cannot open the database {path}: {e}") from None
+
+
+def read_password(args: argparse.Namespace, stdin: IO[str]) -> str:
+    if args.password is not None:
+        password = args.password
+    elif stdin.isatty():
+        password = getpass.getpass(f"Password for {args.name}: ")
+        if getpass.getpass("Again: ") != password:
+            raise CommandError("the passwords differ")
+    else:
+        password = stdin.readline().rstrip("\r\n")
+    if not password:
+        raise CommandError("empty password")
+    return password
+
+
+def _when(t: float | None) -> str:
+    if t is None:
+        return "never"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
+
+
+def run(args: argparse.Namespace, store: Store, out: IO[str], password: str | None) -> None:
+    """Execute one parsed command against an open store (``password`` for add/passwd)."""
+    with store.transaction() as tx:
+        if args.area == "user":
+            name = getattr(args, "name", None)
+            account = tx.get_account(name) if name is not None else None
+            if args.action == "add":
+                if account is not None:
+                    raise CommandError(f"user {name!r} exists (use: user passwd {name})")
+                assert password is not None
+                tx.put_account(Account(username=name, secret=make_secret(name, password)))
+                print(f"added user {name}", file=out)
+            elif args.action == "list":
+                accounts = tx.list_accounts()
+                for acc in accounts:
+                    print(f"{acc.username}\t{'enabled' if acc.enabled else 'disabled'}",
+                          file=out)
+                if not accounts:
+                    print("no users", file=out)
+            elif account is None:
+                raise CommandError(f"no user {name!r}")
+            elif args.action == "passwd":
+                assert password is not None
+                tx.put_account(replace(account, secret=make_secret(name, password)))
+                print(f"changed the password of {name}", file=out)
+            elif args.action == "remove":
+                tx.remove_account(name)
+                print(f"removed user {name}", file=out)
+            elif args.action in ("enable", "disable"):
+                tx.put_account(replace(account, enabled=args.action == "enable"))
+                print(f"{args.action}d user {name}", file=out)
+        elif args.area == "device":
+            devices = tx.list_devices(args.user)
+            for dev in devices:
+                print(f"{dev.device_id}\t{dev.username or '-'}\t{_when(dev.last_seen)}",
+                      file=out)
+            if not devices:
+                print("no devices", file=out)
+
+
+def main(argv: Sequence[str] | None = None, *, out: IO[str] | None = None,
+         err: IO[str] | None = None, stdin: IO[str] | None = None) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    stdin = stdin or sys.stdin
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:   # argparse has printed the usage message
+        return EXIT_OK if e.code == 0 else EXIT_USAGE
+    try:
+        path = store_path(args)
+        password = None
+        if args.area == "user" and args.action in ("add", "passwd"):
+            password = read_password(args, stdin)   # before the store is locked
+        store = open_store(path, create=args.area == "user" and args.action == "add")
+        try:
+            run(args, store, out, password)
+        finally:
+            store.close()
+    except UsageProblem as e:
+        print(f"omads-admin: {e}", file=err)
+        return EXIT_USAGE
+    except (CommandError, StoreError) as e:
+        print(f"omads-admin: {e}", file=err)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
