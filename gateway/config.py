@@ -10,10 +10,11 @@ problem (bad type, unknown key, bad value, duplicate name) is collected, so one
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
+from gateway import extensions
 from gateway.ds.settings import (
     CONFLICT_POLICIES, DEFAULT_DATASTORES, DatastoreSettings, ServerSettings, normalize_uri,
 )
@@ -77,6 +78,7 @@ class Settings:
     store: StoreSettings = StoreSettings()
     server: ServerSettings = ServerSettings()
     users: tuple[BootstrapUser, ...] = ()
+    features: dict[str, Any] = field(default_factory=dict)  # section name -> its Settings
 
 
 # -- typed readers -----------------------------------------------------------------------
@@ -163,7 +165,7 @@ def _str_list(item: Callable[[Any], str | None] = _str(),
 
 # -- sections ------------------------------------------------------------------------------
 
-_TOP_KEYS = {"log_level", "http", "store", "server", "datastore", "user"}
+_TOP_KEYS = {"log_level", "http", "store", "server", "datastore", "user"}  # + features
 _HTTP_KEYS = {"listen", "max_message_size", "threads", "public_url"}
 _STORE_KEYS = {"path", "expire_interval"}
 _SERVER_KEYS = {"server_id", "auth_types", "session_timeout", "max_failed_logins",
@@ -293,7 +295,8 @@ def parse_settings(doc: dict[str, Any], *, source: str = "<config>",
     listing every problem."""
     problems: list[str] = []
     c = _Checker(problems)
-    top = c.table(doc, "top level", _TOP_KEYS)
+    feature_sections = extensions.config_sections()
+    top = c.table(doc, "top level", _TOP_KEYS | set(feature_sections))
     log_level = c.get(top, "log_level", "", "info", _one_of(LOG_LEVELS))
 
     server = _parse_server(c, top.get("server", {}))
@@ -335,6 +338,7 @@ def parse_settings(doc: dict[str, Any], *, source: str = "<config>",
 
     datastores = _parse_datastores(c, top.get("datastore"))
     users = _parse_users(c, top.get("user"))
+    features = {name: mod.parse(c, top.get(name, {})) for name, mod in feature_sections.items()}
     if problems:
         raise ConfigError(problems, source)
     try:
@@ -342,7 +346,7 @@ def parse_settings(doc: dict[str, Any], *, source: str = "<config>",
     except ValueError as e:   # the engine's own checks, should ours have missed one
         raise ConfigError([str(e)], source) from None
     return Settings(source=source, log_level=log_level, http=http, store=store,
-                    server=server, users=users)
+                    server=server, users=users, features=features)
 
 
 def load_settings(path: str | Path | None, *,

@@ -18,6 +18,7 @@ from twisted.internet.defer import Deferred, inlineCallbacks, maybeDeferred
 from twisted.internet.endpoints import serverFromString
 from twisted.python import usage
 
+from gateway import extensions
 from gateway.config import BootstrapUser, ConfigError, Settings, load_settings
 from gateway.ds.server import SyncServer
 from gateway.store.accounts import make_secret
@@ -182,6 +183,10 @@ def build_service(settings: Settings, *, reactor: Any, store: Store,
         listener.setServiceParent(top)
     if problems:
         raise ConfigError(problems, "[http] listen")
+    for feature in extensions.modules():
+        for svc in feature.make_services(settings, reactor=reactor, store=store,
+                                         engine=engine, run=run):
+            svc.setServiceParent(top)
     return top
 
 

@@ -22,6 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import IO, Sequence
 
+from gateway import extensions
 from gateway.config import ConfigError, load_settings
 from gateway.store.accounts import make_secret
 from gateway.store.base import Account, Store, StoreError
@@ -62,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
         dest="action", metavar="{list}", required=True)
     p = device.add_parser("list", help="list devices seen, their user and last contact")
     p.add_argument("--user", "-u", help="only this user's devices")
+    for feature in extensions.modules():
+        feature.add_admin_commands(device)
     return parser
 
 
@@ -108,6 +111,9 @@ def _when(t: float | None) -> str:
 
 def run(args: argparse.Namespace, store: Store, out: IO[str], password: str | None) -> None:
     """Execute one parsed command against an open store (``password`` for add/passwd)."""
+    for feature in extensions.modules():
+        if feature.run_admin(args, store, out):
+            return
     with store.transaction() as tx:
         if args.area == "user":
             name = getattr(args, "name", None)
