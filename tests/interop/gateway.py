@@ -95,6 +95,11 @@ class Gateway:
         with self.store.transaction() as tx:
             assert tx.delete_item(USER, datastore, guid, now=time.time())
 
+    def restart(self) -> None:
+        """Stop the daemon and start it again on the same port and database."""
+        self.process.stop()
+        self.process = start_gateway(self.port, self.db, self.workdir, config=interop_config)
+
     def log(self) -> str:
         return self.process.log.read_text("utf-8", "replace")
 

@@ -206,8 +206,9 @@ class CuttingProxy:
     """An HTTP proxy on 127.0.0.1 that forwards requests to the gateway and, for request
     number ``cut_at``, forwards it but drops the connection instead of answering."""
 
-    def __init__(self, upstream_port: int, cut_at: int):
+    def __init__(self, upstream_port: int, cut_at: int = 0, before=None):
         self.upstream_port, self.cut_at, self.count = upstream_port, cut_at, 0
+        self.before = before or (lambda n: None)   # called with the request number
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(8)
@@ -247,6 +248,7 @@ class CuttingProxy:
                 if not req:
                     continue
                 self.count += 1
+                self.before(self.count)
                 with socket.create_connection(("127.0.0.1", self.upstream_port), timeout=60) as up:
                     up.sendall(req)
                     reply = b""
@@ -293,3 +295,34 @@ def test_session_cut_mid_package_then_synced_again(gateway, syncevo_client_facto
     client.sync("two-way").check()
     assert contacts(gw.items()) == everything
     assert contacts(client.items()) == everything
+
+
+def test_daemon_restart_mid_session_loses_nothing(gateway, syncevo_client_factory):
+    """The gateway is stopped and started again between two messages of one session
+    (after the client's first Sync message): the session goes on from the database."""
+    gw = gateway
+    cards = make_vcards(80, seed=51)
+    client = client_for(syncevo_client_factory, gw, True, "md5", max_msg_size=10240)
+    client.write_items(cards)
+    restarted = []
+
+    def before(n):
+        if n == 3:
+            gw.restart()
+            restarted.append(n)
+
+    proxy = CuttingProxy(gw.port, before=before)
+    try:
+        client.url = f"http://127.0.0.1:{proxy.port}/sync"
+        r = client.sync("slow").check()
+    finally:
+        proxy.stop()
+    assert restarted == [3] and proxy.count > 3
+    assert r.stat("addressbook", "remote-added-total") == 80
+    assert contacts(gw.items()) == contacts(cards)
+    client.url = gw.url
+    client.configure()
+    r = client.sync("two-way").check()
+    assert r.stat("addressbook", "remote-added-total") == 0
+    assert r.stat("addressbook", "local-added-total") == 0
+    assert contacts(gw.items()) == contacts(cards)
