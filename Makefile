@@ -10,7 +10,8 @@ CONFIG ?= conf/omads-gateway.toml
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Debian packages the test suite drives as real peers or reference tools.
-TEST_DEBS := libwbxml2-utils syncevolution syncevolution-http python3-twisted dbus time gcc
+TEST_DEBS := libwbxml2-utils syncevolution syncevolution-http python3-twisted dbus time gcc \
+             kannel kannel-extras socat sip-tester kamailio obexftp openobex-apps
 
 .PHONY: run test lint venv debian-test-deps clean
 
