@@ -117,7 +117,7 @@ def suspend(ctx: MessageContext) -> int:
         if ds.phase == "done":
             continue
         unacked = [op for op in inflight_by_ds.get(ds.name, []) if op not in ds.pending]
-        ds.pending = unacked + ds.pending
+        ds.pending.prepend(unacked)
         ds.out_chunk = None
         ds.in_chunk = None
         ctx.tx.save_session(resume_key(st.device_id, ctx.username, ds.name),

@@ -68,21 +68,41 @@ def _prop_name(line: str) -> str:
     return head.split(".")[-1].upper()
 
 
+_UID_LINE = re.compile(r"^(?:[^;:\n]*\.)?UID(?=[;:\n]|$)[^\n]*", re.MULTILINE | re.IGNORECASE)
+
+
+def _unfolded(data: bytes) -> str:
+    text = data.decode("utf-8", "replace")
+    if "\r" in text:
+        text = _NEWLINE.sub("\n", text)
+    return _FOLD.sub("", text)
+
+
 def item_uid(data: bytes, content_type: str) -> str | None:
     got = _call("convert", "item_uid", data, content_type)
     if isinstance(got, (str, bytes)) and got:
         return got if isinstance(got, str) else got.decode("utf-8", "replace")
-    for line in unfolded_lines(data):
-        if _prop_name(line) == "UID" and ":" in line:
-            value = line.split(":", 1)[1].strip()
-            return value or None
+    for match in _UID_LINE.finditer(_unfolded(data)):     # any text with a UID line
+        line = match.group(0)
+        if ":" in line:
+            return line.split(":", 1)[1].strip() or None
     return None
 
 
+_NEWLINE = re.compile(r"\r\n?")
+_FOLD = re.compile(r"\n[ \t]")
+# A whole content line whose name (after an optional group prefix) is volatile or X-.
+_VOLATILE_LINE = re.compile(
+    r"^(?:[^;:\n]*\.)?(?:" + "|".join(sorted(map(re.escape, VOLATILE), key=len, reverse=True))
+    + r"|X-[^;:\n.]*)(?=[;:\n]|$)[^\n]*", re.MULTILINE | re.IGNORECASE)
+
+
 def fingerprint(data: bytes) -> str:
-    """A digest of the item without volatile properties, for slow-sync pairing."""
-    keep = sorted(ln.strip().lower() for ln in unfolded_lines(data)
-                  if _prop_name(ln) not in VOLATILE and not _prop_name(ln).startswith("X-"))
+    """A digest of the item without volatile properties, for slow-sync pairing: the
+    unfolded content lines except volatile and X- ones, stripped, lower-cased, sorted.
+    Stored with the item, so its definition must stay stable."""
+    text = _VOLATILE_LINE.sub("", _unfolded(data))
+    keep = sorted(filter(None, map(str.strip, text.lower().split("\n"))))
     return hashlib.sha1("\n".join(keep).encode("utf-8")).hexdigest()
 
 

@@ -12,6 +12,8 @@ from gateway.ds.session import DatastoreState, SessionState
 from gateway.ds.settings import ServerSettings
 from gateway.syncml.model import Item, Status
 
+UNKNOWN = object()   # "not looked up yet" (a UID may legitimately be None)
+
 
 @dataclass
 class MessageContext:
@@ -24,8 +26,7 @@ class MessageContext:
     log: Callable[..., None] | None = None
     statuses: list = field(default_factory=list)     # in command order (Results included)
     commands: list = field(default_factory=list)     # our Alerts, Gets... after the statuses
-    _maps: dict[str, dict[str, str]] = field(default_factory=dict)
-    _index: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    _luids: dict[str, dict[str, str | None]] = field(default_factory=dict)  # map look-ups
 
     @property
     def username(self) -> str:
@@ -51,64 +52,66 @@ class MessageContext:
             data=int(code), items=items, chal=chal))
 
     # -- id maps -----------------------------------------------------------------------
-    def mapping(self, ds: DatastoreState) -> dict[str, str]:
-        m = self._maps.get(ds.name)
-        if m is None:
-            m = self._maps[ds.name] = dict(self.tx.get_map(self.device_id, self.username, ds.name))
-        return m
+    def lookup(self, ds: DatastoreState, luid: str | None) -> str | None:
+        """The GUID mapped to one LUID: a keyed store read (cached for the message), never
+        the whole map."""
+        if not luid:
+            return None
+        known = self._luids.setdefault(ds.name, {})
+        if luid not in known:
+            known[luid] = self.tx.get_map(self.device_id, self.username, ds.name,
+                                          [luid]).get(luid)
+        return known[luid]
+
+    def remember_maps(self, name: str, pairs) -> None:
+        """Keep the cached look-ups in step with mappings written (guid None: removed)."""
+        known = self._luids.get(name)
+        if known is not None:
+            known.update(pairs)
 
     def map(self, ds: DatastoreState, luid: str | None, guid: str) -> None:
         if not luid:
             return
         self.tx.put_mappings(self.device_id, self.username, ds.name, [(luid, guid)])
-        self.mapping(ds)[luid] = guid
+        self.remember_maps(ds.name, ((luid, guid),))
 
     def unmap(self, ds: DatastoreState, luid: str | None) -> None:
         if not luid:
             return
         self.tx.remove_mappings(self.device_id, self.username, ds.name, [luid])
-        self.mapping(ds).pop(luid, None)
+        self.remember_maps(ds.name, ((luid, None),))
 
     def forget_maps(self, name: str) -> None:
-        self._maps.pop(name, None)
-        self._index.pop(name, None)
+        self._luids.pop(name, None)
 
     # -- item operations ---------------------------------------------------------------
-    def mark_received(self, ds: DatastoreState, guid: str) -> None:
-        if guid not in ds.received:
-            ds.received.append(guid)
+    @staticmethod
+    def mark_received(ds: DatastoreState, guid: str) -> None:
+        ds.received.add(guid)
 
-    def add(self, ds: DatastoreState, luid: str | None, data: bytes, ct: str) -> str:
+    def add(self, ds: DatastoreState, luid: str | None, data: bytes, ct: str, *,
+            uid: str | None | object = UNKNOWN, fp: str | object = UNKNOWN) -> str:
+        """Store a new item from the client (``uid``, ``fp``: its UID and fingerprint
+        when already computed)."""
         item = self.tx.add_item(self.username, ds.name, data=data, content_type=ct,
-                                uid=contentops.item_uid(data, ct), changed_by=self.device_id,
-                                now=self.now)
+                                uid=contentops.item_uid(data, ct) if uid is UNKNOWN else uid,
+                                changed_by=self.device_id, now=self.now,
+                                fingerprint=contentops.fingerprint(data) if fp is UNKNOWN else fp)
         self.map(ds, luid, item.guid)
-        self.mark_received(ds, item.guid)
+        ds.received.add_new(item.guid)
         return item.guid
 
     def replace(self, ds: DatastoreState, guid: str, luid: str | None, data: bytes,
                 ct: str) -> None:
         self.tx.replace_item(self.username, ds.name, guid, data=data, content_type=ct,
                              uid=contentops.item_uid(data, ct), changed_by=self.device_id,
-                             now=self.now)
+                             now=self.now, fingerprint=contentops.fingerprint(data))
         self.map(ds, luid, guid)
-        self.mark_received(ds, guid)
+        ds.received.add(guid)
 
     def delete(self, ds: DatastoreState, guid: str, luid: str | None) -> bool:
         done = self.tx.delete_item(self.username, ds.name, guid, changed_by=self.device_id,
                                    now=self.now)
         self.unmap(ds, luid)
-        self.mark_received(ds, guid)
+        ds.received.add(guid)
         return done
-
-    # -- slow-sync pairing ----------------------------------------------------------------
-    def fingerprint_index(self, ds: DatastoreState) -> dict[str, list[str]]:
-        idx = self._index.get(ds.name)
-        if idx is None:
-            idx = {}
-            taken = set(ds.received)
-            for item in self.tx.list_items(self.username, ds.name):
-                if item.guid not in taken:
-                    idx.setdefault(contentops.fingerprint(bytes(item.data)), []).append(item.guid)
-            self._index[ds.name] = idx
-        return idx

@@ -14,7 +14,7 @@ from gateway.ds import alerts, devinf_exchange, maps, outgoing, syncdata
 from gateway.ds.auth import Authenticator
 from gateway.ds.context import MessageContext
 from gateway.ds.packaging import Packer, SyncSource, status_only
-from gateway.ds.session import ALERTED, DONE, SENDING, SessionState
+from gateway.ds.session import ALERTED, DONE, SENDING, OpQueue, SessionState, aside_device
 from gateway.ds.settings import ServerSettings
 from gateway.store.base import StoreError, SyncState
 from gateway.syncml import codec
@@ -60,8 +60,8 @@ class Engine:
 
     # -- one message -----------------------------------------------------------------
     def process(self, tx, state: SessionState, msg: Message, *, encoding: str, base_url: str,
-                now: float, peer: str) -> tuple[Message, bool]:
-        """The reply, and whether the session ended with it."""
+                now: float, peer: str) -> tuple[Message, bytes, bool]:
+        """The reply, its encoding, and whether the session ended with it."""
         hdr = msg.header
         state.out_msg_id += 1
         if hdr.meta is not None:
@@ -72,15 +72,16 @@ class Engine:
         ctx = MessageContext(tx=tx, settings=self.settings, state=state, now=now,
                              msg_id=hdr.msg_id, encoding=encoding, log=self.log)
         header = self.header(state, base_url)
-        packer = Packer(encoder(encoding), header, self.limit(state))
+        packer = Packer(encoder(encoding), header, self.limit(state), encoding=encoding)
         if hdr.ver_dtd not in SUPPORTED_VERSIONS:
-            return self._refuse_all(ctx, msg, header, packer, 505, None), True
+            return *self._refuse_all(ctx, msg, header, packer, 505, None), True
         if not state.authenticated:
             outcome = self._authenticate(ctx, msg, peer)
             if not outcome.ok:
                 code = outcome.status if outcome.status in (401, 407) else 401
-                reply = self._refuse_all(ctx, msg, header, packer, code, outcome, hdr_code=outcome.status)
-                return reply, False
+                reply, body = self._refuse_all(ctx, msg, header, packer, code, outcome,
+                                               hdr_code=outcome.status)
+                return reply, body, False
             hdr_st = self.hdr_status(msg, outcome.status, outcome.chal)
         else:
             hdr_st = self.hdr_status(msg, 200)
@@ -101,7 +102,7 @@ class Engine:
             alerts.suspend(ctx)
             plan = packer.plan([hdr_st], self._queue(state) + ctx.statuses + ctx.commands, [],
                                allow_syncs=False)
-            return plan.message(header, True), True
+            return *packer.reply(plan, True), True
         if msg.final:
             self._want_devinf(ctx)
             for ds in state.datastores.values():
@@ -128,14 +129,15 @@ class Engine:
         ctx.note("authentication", status=outcome.status, peer=peer)
         return outcome
 
-    def _refuse_all(self, ctx, msg, header, packer, code, outcome, hdr_code=None) -> Message:
+    def _refuse_all(self, ctx, msg, header, packer, code, outcome,
+                    hdr_code=None) -> tuple[Message, bytes]:
         chal = outcome.chal if outcome is not None else None
         first = [self.hdr_status(msg, hdr_code or code, chal)]
         for cmd in msg.commands:
             if not isinstance(cmd, Status):
                 ctx.status(cmd, command_name(cmd), code)
         plan = packer.plan(first, ctx.statuses, [], allow_syncs=False)
-        return plan.message(header, msg.final)
+        return packer.reply(plan, msg.final)
 
     # -- commands ----------------------------------------------------------------------
     def _dispatch(self, ctx: MessageContext, cmd, packer: Packer) -> bool:
@@ -234,11 +236,11 @@ class Engine:
             tx.clear_map(ctx.device_id, ctx.username, ds.name)
             ctx.forget_maps(ds.name)
         if ds.resumed and ds.snapshot_rev is not None:
-            ds.pending = ds.pending + [op for op in ds.sendback if op not in ds.pending]
+            ds.pending.extend([op for op in ds.sendback if op not in ds.pending])
         else:
             ds.snapshot_rev = tx.current_rev(ctx.username, ds.name)
-            ds.pending = outgoing.collect(tx, ds, username=ctx.username,
-                                          device_id=ctx.device_id)
+            ds.pending = OpQueue(outgoing.collect(tx, ds, username=ctx.username,
+                                                  device_id=ctx.device_id))
         ds.sendback = []
         ds.total_out = len(ds.pending)
         ds.phase = SENDING
@@ -251,7 +253,7 @@ class Engine:
         return list(codec.decode_message(raw, codec.XML).commands)
 
     def _reply(self, ctx: MessageContext, msg: Message, header: SyncHdr, packer: Packer,
-               hdr_st: Status) -> tuple[Message, bool]:
+               hdr_st: Status) -> tuple[Message, bytes, bool]:
         st = ctx.state
         continuing = msg.final or st.our_package_open
         queue = self._queue(st) + ctx.statuses + ctx.commands
@@ -269,7 +271,7 @@ class Engine:
             ds = st.datastores[part.name]
             for cmd, op in zip(sync.commands, part.placed_ops):
                 st.inflight[f"{header.msg_id}:{cmd.cmd_id}"] = [ds.name, op[0], op[1], op[2]]
-            ds.pending = ds.pending[part.consumed:]
+            ds.pending.drop(part.consumed)
             ds.out_chunk = part.out_chunk
             ds.sent += len(part.placed_ops)
             if part.skipped:
@@ -283,12 +285,12 @@ class Engine:
                 commands=tuple(plan.leftover))), codec.XML)
             st.queue = base64.b64encode(blob).decode("ascii")
         st.our_package_open = continuing and not final
-        reply = plan.message(header, final)
+        reply, body = packer.reply(plan, final)
         ended = (msg.final and final and status_only(plan.commands)
                  and all(ds.phase == DONE for ds in st.datastores.values()))
         if ended:
             self._finish(ctx)
-        return reply, ended
+        return reply, body, ended
 
     def _renderer(self, ctx: MessageContext, ds):
         return lambda op: outgoing.render(ctx.tx, ds, op, username=ctx.username)
@@ -306,22 +308,25 @@ class Engine:
                 device_id=st.device_id, username=ctx.username, datastore=ds.name,
                 client_anchor=ds.client_next or "", server_anchor=ds.server_next,
                 synced_rev=synced))
+            if ds.map_aside:
+                ctx.tx.clear_map(aside_device(st.device_id), ctx.username, ds.name)
+                ds.map_aside = False
             ctx.note("sync complete", datastore=ds.name, mode=ds.mode, sent=ds.sent,
                      received=len(ds.received), failed=ds.failed_out)
 
     # -- failure -------------------------------------------------------------------------
     def failure_reply(self, state: SessionState, msg: Message, code: int, *, encoding: str,
-                      base_url: str) -> Message:
+                      base_url: str) -> tuple[Message, bytes]:
         """Every command of ``msg`` failed with ``code``; nothing of it was applied."""
         state.out_msg_id += 1
         header = self.header(state, base_url)
-        packer = Packer(encoder(encoding), header, self.limit(state))
+        packer = Packer(encoder(encoding), header, self.limit(state), encoding=encoding)
         ctx = MessageContext(tx=None, settings=self.settings, state=state, now=0.0,
                              msg_id=msg.header.msg_id, encoding=encoding)
         first = [self.hdr_status(msg, 200 if state.authenticated else code)]
         _fail_statuses(ctx, msg.commands, code)
         plan = packer.plan(first, ctx.statuses, [], allow_syncs=False)
-        return plan.message(header, msg.final)
+        return packer.reply(plan, msg.final)
 
 
 def _fail_statuses(ctx: MessageContext, commands, code: int) -> None:

@@ -24,7 +24,5 @@ def handle_map(ctx: MessageContext, cmd: Map) -> None:
         ctx.status(cmd, "Map", 412, target=target, source=source)
         return
     ctx.tx.put_mappings(ctx.device_id, ctx.username, dss.name, pairs)
-    cached = ctx._maps.get(dss.name)
-    if cached is not None:
-        cached.update(pairs)
+    ctx.remember_maps(dss.name, pairs)
     ctx.status(cmd, "Map", 200, target=target, source=source)

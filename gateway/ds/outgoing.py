@@ -23,7 +23,7 @@ SENDS_ALL = (201, 205)
 
 def collect(tx, ds: DatastoreState, *, username: str, device_id: str) -> list[list]:
     """The [op, guid, luid] list of our package for one datastore."""
-    received = set(ds.received)
+    received = ds.received
     ops: list[list] = []
     seen: set[str] = set()
     for op in ds.sendback:
@@ -35,12 +35,12 @@ def collect(tx, ds: DatastoreState, *, username: str, device_id: str) -> list[li
     mapping = tx.get_map(device_id, username, ds.name)
     luid_of = {g: l for l, g in mapping.items()}
     if ds.mode in SENDS_ALL:
-        for item in tx.list_items(username, ds.name):
-            if item.guid in received or item.guid in seen:
+        for guid in tx.list_guids(username, ds.name):
+            if guid in received or guid in seen:
                 continue
-            if ds.mode == 201 and item.guid in luid_of:
+            if ds.mode == 201 and guid in luid_of:
                 continue          # paired during this slow sync
-            ops.append([ADD, item.guid, None])
+            ops.append([ADD, guid, None])
         return ops
     for ch in tx.changes_since(username, ds.name, ds.base_rev):
         if ch.guid in received or ch.guid in seen or ch.changed_by == device_id:

@@ -1,9 +1,11 @@
 """Building replies within the client's MaxMsgSize (omads-protocol.md §3.4, §3.7).
 
-Commands are measured one by one (encoding each inside an empty message; the codecs are
-additive: no string table, no pretty-printing), placed in order while they fit, and the
-assembled message is encoded once more to verify; if it is still too big the budget
-shrinks and the plan is redone. What does not fit stays queued for the next message.
+Commands are measured one by one (``sizing.py`` walks each command's element tree; what
+it does not model is encoded inside an empty message instead: the codecs are additive,
+no string table, no pretty-printing), placed in order while they fit, and the assembled
+message is encoded once to verify (that encoding is the reply's body); if it is still too
+big the budget shrinks and the plan is redone. What does not fit stays queued for the
+next message.
 Items too big for any message go in chunks (MoreData, Size in the first chunk), only to
 clients that support large objects and never beyond their MaxObjSize.
 """
@@ -16,6 +18,7 @@ from typing import Callable
 
 from gateway.ds import outgoing
 from gateway.ds.session import DatastoreState
+from gateway.ds.sizing import CommandTrees, Unmeasurable
 from gateway.syncml.model import Location, Message, Status, Sync, SyncBody, SyncHdr
 
 _PLACEHOLDER_ID = "9999"
@@ -49,6 +52,8 @@ class Plan:
     leftover: list
     parts: list[SyncPart]
     more: bool                            # anything left after this message
+    placed: list = field(default_factory=list)  # the commands before numbering
+    checked: tuple[bool, bytes] | None = None   # (Final, bytes) of the verified message
 
     def message(self, header: SyncHdr, final: bool) -> Message:
         return Message(header=header, body=SyncBody(commands=tuple(self.commands), final=final))
@@ -73,16 +78,28 @@ def number(commands: list) -> list:
 
 
 class Packer:
-    def __init__(self, encode: Callable[[Message], bytes], header: SyncHdr, limit: int):
+    def __init__(self, encode: Callable[[Message], bytes], header: SyncHdr, limit: int, *,
+                 encoding: str | None = None):
         self.encode = encode
         self.header = header
         self.limit = limit
+        self._trees = CommandTrees(encoding) if encoding is not None else None
         probe = SyncHdr(ver_dtd=header.ver_dtd, ver_proto=header.ver_proto)
         self._probe = probe
         self._empty = len(encode(Message(header=probe, body=SyncBody())))
         self.base = len(encode(Message(header=header, body=SyncBody(final=True))))
 
     def size(self, cmd) -> int:
+        """Bytes the command adds to a message (its CmdIDs counted as four digits)."""
+        if self._trees is not None:
+            try:
+                return self._trees.size(cmd)
+            except Unmeasurable:
+                pass
+        return self.measure(cmd)
+
+    def measure(self, cmd) -> int:
+        """``size`` by encoding the command inside an empty message."""
         if isinstance(cmd, Sync):
             cmd = replace(cmd, cmd_id=_PLACEHOLDER_ID, commands=tuple(
                 replace(c, cmd_id=_PLACEHOLDER_ID) for c in cmd.commands))
@@ -96,11 +113,27 @@ class Packer:
         budget = self.limit - self.base - 16
         for _ in range(6):
             plan = self._fill(first, queue, sources, budget, allow_syncs)
-            size = len(self.encode(plan.message(self.header, not plan.more)))
-            if size <= self.limit or len(plan.commands) <= len(first) + 1:
+            body = self._encode(plan, not plan.more)
+            plan.checked = (not plan.more, body)
+            if len(body) <= self.limit or len(plan.commands) <= len(first) + 1:
                 return plan
-            budget -= size - self.limit + 64
+            budget -= len(body) - self.limit + 64
         return plan
+
+    def reply(self, plan: Plan, final: bool) -> tuple[Message, bytes]:
+        """The message of a plan and its encoding (the one made to verify it, if any)."""
+        msg = plan.message(self.header, final)
+        if plan.checked is not None and plan.checked[0] == final:
+            return msg, plan.checked[1]
+        return msg, self._encode(plan, final)
+
+    def _encode(self, plan: Plan, final: bool) -> bytes:
+        if self._trees is not None and plan.placed:
+            try:
+                return self._trees.encode(self.header, plan.placed, final)
+            except Unmeasurable:
+                pass
+        return self.encode(plan.message(self.header, final))
 
     # -- filling -------------------------------------------------------------------
     def _fill(self, first: list, queue: list, sources: list[SyncSource], budget: int,
@@ -120,7 +153,8 @@ class Packer:
         more = bool(leftover)
         if leftover or not allow_syncs:
             more = more or any(src.ds.pending or src.ds.out_chunk for src in sources)
-            return Plan(commands=number(placed), leftover=leftover, parts=parts, more=more)
+            return Plan(commands=number(placed), leftover=leftover, parts=parts, more=more,
+                        placed=placed)
         empty_room = budget - sum(self.size(c) for c in first)
         for src in sources:
             ds = src.ds
@@ -141,7 +175,7 @@ class Packer:
             if stop:
                 more = True
                 break
-        return Plan(commands=number(placed), leftover=[], parts=parts, more=more)
+        return Plan(commands=number(placed), leftover=[], parts=parts, more=more, placed=placed)
 
     def _fill_sync(self, src: SyncSource, shell: Sync, remaining: int,
                    empty_room: int) -> tuple[SyncPart, bool]:

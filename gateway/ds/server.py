@@ -90,9 +90,9 @@ class SyncServer:
                                msg_id=msg.header.msg_id)
                     return Outcome(message=codec.decode_message(body, encoding), body=body,
                                    session=state.key, key=state.key, resent=True)
-                reply, ended = self.engine.process(tx, state, msg, encoding=encoding,
-                                                   base_url=base_url, now=now, peer=peer)
-                body = self._finish_message(tx, state, msg, reply, ended, encoding, now)
+                reply, body, ended = self.engine.process(tx, state, msg, encoding=encoding,
+                                                         base_url=base_url, now=now, peer=peer)
+                self._finish_message(tx, state, msg, body, ended)
                 return Outcome(message=reply, body=body, session=None if ended else state.key,
                                key=state.key)
         except StoreError as exc:
@@ -101,9 +101,8 @@ class SyncServer:
                        status=code)
             return self._failed(msg, session, base_url, peer, now, encoding, code)
 
-    def _finish_message(self, tx, state: SessionState, msg: Message, reply: Message,
-                        ended: bool, encoding: str, now: float) -> bytes:
-        body = codec.encode_message(reply, encoding)
+    def _finish_message(self, tx, state: SessionState, msg: Message, body: bytes,
+                        ended: bool) -> None:
         state.last_msg_id = msg.header.msg_id
         state.cache_reply(body)
         if ended:   # kept only to answer a resend of this last message
@@ -112,14 +111,13 @@ class SyncServer:
             state.queue = ""
             state.inflight = {}
         tx.save_session(state.key, state.to_bytes(), expires=state.expires)
-        return body
 
     def _failed(self, msg, session, base_url, peer, now, encoding, code) -> Outcome:
         with self.store.transaction() as tx:
             state = self._load(tx, session, msg, now=now, peer=peer, encoding=encoding)
-            reply = self.engine.failure_reply(state, msg, code, encoding=encoding,
-                                              base_url=base_url)
-            body = self._finish_message(tx, state, msg, reply, False, encoding, now)
+            reply, body = self.engine.failure_reply(state, msg, code, encoding=encoding,
+                                                    base_url=base_url)
+            self._finish_message(tx, state, msg, body, False)
         return Outcome(message=reply, body=body, session=state.key, key=state.key)
 
     # -- session state -------------------------------------------------------------------

@@ -3,13 +3,15 @@
 Everything the engine needs to take the next message of a session lives here, as plain
 JSON, so any node sharing the database can continue it and a restart loses nothing.
 Commands that did not fit into a reply (MaxMsgSize) are kept as an encoded XML blob.
+Serialization is by hand (a shallow dict per object; ``json`` walks the plain lists and
+dicts in C), since it runs for every message and some lists hold one entry per item.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 
 FORMAT = 1  # bump when the layout changes incompatibly
 
@@ -17,6 +19,106 @@ FORMAT = 1  # bump when the layout changes incompatibly
 ALERTED = "alerted"    # init package answered; waiting for the client's sync package
 SENDING = "sending"    # client's sync package complete; we send our changes
 DONE = "done"          # our changes all sent
+
+
+class GuidSet:
+    """The guids the client wrote in this session: kept as the list the session JSON
+    holds, made a set only when asked for membership (so a message that only adds fresh
+    guids costs nothing per guid already there)."""
+
+    __slots__ = ("_list", "_set")
+
+    def __init__(self, guids=()):
+        self._list: list[str] = guids if type(guids) is list else list(guids)
+        self._set: set[str] | None = None
+
+    def _members(self) -> set[str]:
+        if self._set is None:
+            self._set = set(self._list)
+        return self._set
+
+    def add(self, guid: str) -> None:
+        members = self._members()
+        if guid not in members:
+            members.add(guid)
+            self._list.append(guid)
+
+    def add_new(self, guid: str) -> None:
+        """Add a guid the store just made (so it cannot be here yet)."""
+        self._list.append(guid)
+        if self._set is not None:
+            self._set.add(guid)
+
+    def __contains__(self, guid: object) -> bool:
+        return guid in self._members()
+
+    def __len__(self) -> int:
+        return len(self._members())
+
+    def __iter__(self):
+        return iter(self._list)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, GuidSet):
+            return self._members() == other._members()
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"GuidSet({self._list!r})"
+
+    def as_list(self) -> list[str]:
+        return self._list
+
+
+class OpQueue:
+    """The [op, guid, luid] operations still to send, held flat ([op, guid, luid, op, ...])
+    as the session JSON stores them; an operation becomes a list only when read, so a
+    message that sends a few hundred of 20,000 touches only those."""
+
+    __slots__ = ("_flat",)
+
+    def __init__(self, ops=()):
+        self._flat: list = [x for op in ops for x in op]
+
+    @classmethod
+    def from_flat(cls, flat: list) -> "OpQueue":
+        if len(flat) % 3:
+            raise ValueError("pending operations come in threes")
+        queue = cls()
+        queue._flat = flat
+        return queue
+
+    def __len__(self) -> int:
+        return len(self._flat) // 3
+
+    def __iter__(self):
+        flat = self._flat
+        for i in range(0, len(flat), 3):
+            yield flat[i:i + 3]
+
+    def __contains__(self, op: object) -> bool:
+        return any(mine == op for mine in self)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, OpQueue):
+            return self._flat == other._flat
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"OpQueue({list(self)!r})"
+
+    def extend(self, ops) -> None:
+        self._flat.extend(x for op in ops for x in op)
+
+    def prepend(self, ops) -> None:
+        self._flat[0:0] = [x for op in ops for x in op]
+
+    def drop(self, n: int) -> None:
+        """Forget the first ``n`` operations (sent)."""
+        del self._flat[:3 * n]
+
+    def as_flat(self) -> list:
+        return self._flat
 
 
 @dataclass(kw_only=True)
@@ -34,9 +136,11 @@ class DatastoreState:
     server_next: str | None = None
     base_rev: int = 0                   # synced_rev of the last good sync (0 on slow sync)
     snapshot_rev: int | None = None     # our revision when we collected our changes
-    received: list[str] = field(default_factory=list)   # guids the client wrote this session
-    old_map: dict[str, str] = field(default_factory=dict)  # slow sync: map before clearing
-    pending: list[list] = field(default_factory=list)      # [op, guid, luid] still to send
+    received: GuidSet = field(default_factory=GuidSet)  # guids the client wrote this session
+    pair: bool = True                   # slow sync: our datastore held items (so pair)
+    old_map: dict[str, str] = field(default_factory=dict)  # (states saved before map_aside)
+    map_aside: bool = False             # slow sync: the map before it kept under aside_device
+    pending: OpQueue = field(default_factory=OpQueue)      # [op, guid, luid] still to send
     sendback: list[list] = field(default_factory=list)     # conflict results to send
     out_chunk: dict | None = None       # large object being sent
     in_chunk: dict | None = None        # large object being received
@@ -45,6 +149,31 @@ class DatastoreState:
     sent: int = 0
     total_out: int = 0                  # NumberOfChanges of our sync package
     prepared: bool = False              # slow/refresh bookkeeping done at the first Sync
+
+    def __post_init__(self) -> None:
+        self._coerce()
+
+    def _coerce(self) -> None:
+        """Accept plain collections for ``received`` and ``pending`` (set by callers)."""
+        if not isinstance(self.received, GuidSet):
+            self.received = GuidSet(self.received)
+        if not isinstance(self.pending, OpQueue):
+            self.pending = OpQueue(self.pending)
+
+    def to_dict(self) -> dict:
+        self._coerce()
+        out = {name: getattr(self, name) for name in _DS_FIELDS}
+        out["received"] = self.received.as_list()
+        out["pending"] = self.pending.as_flat()
+        return out
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> "DatastoreState":
+        kw = {k: v for k, v in raw.items() if k in _DS_FIELDS}
+        pending = kw.get("pending")
+        if pending and not isinstance(pending[0], list):      # stored flat
+            kw["pending"] = OpQueue.from_flat(pending)
+        return cls(**kw)
 
 
 @dataclass(kw_only=True)
@@ -79,19 +208,18 @@ class SessionState:
 
     # -- serialization -------------------------------------------------------------
     def to_bytes(self) -> bytes:
-        return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True).encode("utf-8")
+        out = {name: getattr(self, name) for name in _SESSION_FIELDS}
+        out["datastores"] = {k: ds.to_dict() for k, ds in self.datastores.items()}
+        return json.dumps(out, separators=(",", ":")).encode("utf-8")
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "SessionState":
         raw = json.loads(data.decode("utf-8"))
         if raw.get("format") != FORMAT:
             raise ValueError(f"session state format {raw.get('format')!r} is not {FORMAT}")
-        known = {f.name for f in fields(cls)}
-        ds_known = {f.name for f in fields(DatastoreState)}
-        raw = {k: v for k, v in raw.items() if k in known}
-        raw["datastores"] = {
-            k: DatastoreState(**{kk: vv for kk, vv in v.items() if kk in ds_known})
-            for k, v in raw.get("datastores", {}).items()}
+        raw = {k: v for k, v in raw.items() if k in _SESSION_FIELDS}
+        raw["datastores"] = {k: DatastoreState.from_dict(v)
+                             for k, v in raw.get("datastores", {}).items()}
         return cls(**raw)
 
     @property
@@ -113,16 +241,26 @@ class ResumeState:
 
     def to_bytes(self) -> bytes:
         return json.dumps({"format": FORMAT, "suspended_at": self.suspended_at,
-                           "datastore": asdict(self.datastore)}).encode("utf-8")
+                           "datastore": self.datastore.to_dict()}).encode("utf-8")
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "ResumeState":
         raw = json.loads(data.decode("utf-8"))
         if raw.get("format") != FORMAT:
             raise ValueError("resume state of another format")
-        ds_known = {f.name for f in fields(DatastoreState)}
-        ds = DatastoreState(**{k: v for k, v in raw["datastore"].items() if k in ds_known})
-        return cls(datastore=ds, suspended_at=raw["suspended_at"])
+        return cls(datastore=DatastoreState.from_dict(raw["datastore"]),
+                   suspended_at=raw["suspended_at"])
+
+
+_DS_FIELDS = frozenset(f.name for f in fields(DatastoreState))
+_SESSION_FIELDS = frozenset(f.name for f in fields(SessionState))
+
+
+def aside_device(device_id: str) -> str:
+    """The id_maps device under which a slow sync keeps the device's previous ID map
+    (looked up per LUID while pairing; dropped when the sync completes, or replaced by
+    the next slow sync of that datastore)."""
+    return device_id + "\x1fbefore-slow-sync"
 
 
 def resume_key(device_id: str, username: str, datastore: str) -> str:

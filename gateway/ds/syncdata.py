@@ -13,8 +13,8 @@ import base64
 import binascii
 
 from gateway.ds import conflicts, contentops
-from gateway.ds.context import MessageContext
-from gateway.ds.session import DatastoreState
+from gateway.ds.context import UNKNOWN, MessageContext
+from gateway.ds.session import DatastoreState, aside_device
 from gateway.syncml.model import (
     Add, Alert, Atomic, Copy, Delete, Item, Location, Move, Replace, Sequence, Sync,
     command_name,
@@ -44,21 +44,47 @@ def handle_sync(ctx: MessageContext, sync: Sync) -> None:
         _command(ctx, ds, dss, cmd)
 
 
+FILL_BATCH = 500   # items per store call when filling in missing fingerprints
+
+
 def prepare(ctx: MessageContext, ds: DatastoreState) -> None:
     """Once per sync, before the client's first item: slow sync moves the ID map aside
-    (pairing uses it), refresh from client empties our datastore."""
+    (pairing uses it) and pairs only when we hold items; refresh from client empties our
+    datastore."""
     if ds.prepared:
         return
     ds.prepared = True
     tx, user = ctx.tx, ctx.username
     if ds.mode == 201:
-        ds.old_map = dict(tx.get_map(ctx.device_id, user, ds.name))
+        aside = aside_device(ctx.device_id)
+        tx.clear_map(aside, user, ds.name)
+        ds.pair = tx.count_items(user, ds.name) > 0
+        if ds.pair:
+            old = tx.get_map(ctx.device_id, user, ds.name)
+            tx.put_mappings(aside, user, ds.name, old.items())
+            ds.map_aside = bool(old)
+            _fill_fingerprints(ctx, ds)
         tx.clear_map(ctx.device_id, user, ds.name)
         ctx.forget_maps(ds.name)
     elif ds.mode == 203:
         tx.delete_all(user, ds.name, changed_by=ctx.device_id, now=ctx.now)
         tx.clear_map(ctx.device_id, user, ds.name)
         ctx.forget_maps(ds.name)
+
+
+def _fill_fingerprints(ctx: MessageContext, ds: DatastoreState) -> None:
+    """Items stored without a fingerprint (before fingerprints existed, or by another
+    writer) get one, so pairing finds them by content."""
+    tx, user, last = ctx.tx, ctx.username, None
+    while True:
+        batch = tx.list_items_without_fingerprint(user, ds.name, limit=FILL_BATCH)
+        if not batch or batch[0].guid == last:
+            return
+        last = batch[0].guid
+        tx.set_fingerprints(user, ds.name, [(i.guid, contentops.fingerprint(bytes(i.data)))
+                                            for i in batch])
+        if len(batch) < FILL_BATCH:
+            return
 
 
 def _refuse_children(ctx: MessageContext, commands, code: int) -> None:
@@ -193,7 +219,7 @@ def _conflicting(ctx: MessageContext, ds: DatastoreState, item) -> bool:
 def _add(ctx, ds, dss, luid, data, ct) -> int:
     if ds.mode == 201:
         return _slow_pair(ctx, ds, dss, luid, data, ct)
-    current = _live(ctx, ds, ctx.mapping(ds).get(luid or ""))
+    current = _live(ctx, ds, ctx.lookup(ds, luid))
     if current is not None:
         # An Add for a LUID we already map: the client resends an item whose earlier Add
         # we applied (its reply was lost) or one it got from us. Never a duplicate.
@@ -208,12 +234,17 @@ def _add(ctx, ds, dss, luid, data, ct) -> int:
 
 
 def _slow_pair(ctx, ds, dss, luid, data, ct) -> int:
-    """Slow sync: the same item known by its old LUID, its UID, or identical content."""
-    taken = set(ds.received)
+    """Slow sync: the same item known by its old LUID, its UID, or identical content
+    (none of that when our datastore was empty when the sync began)."""
+    if not ds.pair:
+        ctx.add(ds, luid, data, ct)
+        return 201
+    taken = ds.received
     candidate = None
-    old = ds.old_map.get(luid or "")
+    old = _old_guid(ctx, ds, luid)
     if old and old not in taken:
         candidate = _live(ctx, ds, old)
+    uid = fp = UNKNOWN
     if candidate is None:
         uid = contentops.item_uid(data, ct)
         if uid:
@@ -221,13 +252,14 @@ def _slow_pair(ctx, ds, dss, luid, data, ct) -> int:
             if found is not None and found.guid not in taken:
                 candidate = found
     if candidate is None:
-        for guid in ctx.fingerprint_index(ds).get(contentops.fingerprint(data), ()):
+        fp = contentops.fingerprint(data)
+        for guid in ctx.tx.find_by_fingerprint(ctx.username, ds.name, fp):
             if guid not in taken:
                 candidate = _live(ctx, ds, guid)
                 if candidate is not None:
                     break
     if candidate is None:
-        ctx.add(ds, luid, data, ct)
+        ctx.add(ds, luid, data, ct, uid=uid, fp=fp)
         return 201
     if contentops.same_content(bytes(candidate.data), data, ct):
         ctx.map(ds, luid, candidate.guid)
@@ -237,10 +269,21 @@ def _slow_pair(ctx, ds, dss, luid, data, ct) -> int:
     return 201
 
 
+def _old_guid(ctx, ds, luid) -> str | None:
+    """The GUID the LUID had before this slow sync."""
+    if not luid:
+        return None
+    if ds.old_map:
+        return ds.old_map.get(luid)
+    if not ds.map_aside:
+        return None
+    return ctx.tx.get_map(aside_device(ctx.device_id), ctx.username, ds.name, [luid]).get(luid)
+
+
 def _replace(ctx, ds, dss, luid, data, ct) -> int:
     if ds.mode == 201:
         return _slow_pair(ctx, ds, dss, luid, data, ct)
-    current = _live(ctx, ds, ctx.mapping(ds).get(luid or ""))
+    current = _live(ctx, ds, ctx.lookup(ds, luid))
     if current is None:
         ctx.add(ds, luid, data, ct)
         return 201
@@ -251,7 +294,7 @@ def _replace(ctx, ds, dss, luid, data, ct) -> int:
 
 
 def _delete(ctx, ds, dss, luid) -> int:
-    guid = ctx.mapping(ds).get(luid or "")
+    guid = ctx.lookup(ds, luid)
     current = _live(ctx, ds, guid)
     if current is None:
         ctx.unmap(ds, luid)
@@ -265,7 +308,7 @@ def _delete(ctx, ds, dss, luid) -> int:
 def _copy(ctx, ds, item, luid, data, ct) -> int:
     """Copy: a new item from the data given, or from the item the Source names."""
     if not data:
-        original = _live(ctx, ds, ctx.mapping(ds).get(item.source_uri or ""))
+        original = _live(ctx, ds, ctx.lookup(ds, item.source_uri))
         if original is None:
             return 404
         data, ct = bytes(original.data), original.content_type
@@ -275,7 +318,7 @@ def _copy(ctx, ds, item, luid, data, ct) -> int:
 
 def _move(ctx, ds, luid, data, ct) -> int:
     """Move changes the parent only; our datastores are flat, so the item stays."""
-    current = _live(ctx, ds, ctx.mapping(ds).get(luid or ""))
+    current = _live(ctx, ds, ctx.lookup(ds, luid))
     if current is None:
         return 404
     if data:

@@ -8,7 +8,9 @@ passes the one conformance suite in ``tests/store/conformance.py``.
 Items belong to (user, datastore); each (user, datastore) has a revision counter that
 every add/replace/delete advances, and deletes leave a tombstone, so "what changed since
 revision N" is one query. ``changed_by`` records which device made the latest change,
-so the engine does not echo a device's own changes back to it.
+so the engine does not echo a device's own changes back to it. ``fingerprint`` is an
+opaque digest of an item's content the engine computes (items with equal fingerprints are
+candidates for slow-sync pairing); the store only keeps and indexes it.
 """
 
 from __future__ import annotations
@@ -126,12 +128,14 @@ class StoreTransaction(Protocol):
         """The live item, or None (tombstones are not returned)."""
     def add_item(self, username: str, datastore: str, *, data: bytes, content_type: str,
                  uid: str | None = None, changed_by: str | None = None,
-                 now: float = 0.0) -> Item:
+                 now: float = 0.0, fingerprint: str | None = None) -> Item:
         """Store a new item; assigns its guid and the next revision."""
     def replace_item(self, username: str, datastore: str, guid: str, *, data: bytes,
                      content_type: str, uid: str | None = None,
-                     changed_by: str | None = None, now: float = 0.0) -> Item:
-        """Replace a live item (raises NotFound if there is none)."""
+                     changed_by: str | None = None, now: float = 0.0,
+                     fingerprint: str | None = None) -> Item:
+        """Replace a live item (raises NotFound if there is none); the fingerprint is
+        replaced too (None: unknown)."""
     def delete_item(self, username: str, datastore: str, guid: str, *,
                     changed_by: str | None = None, now: float = 0.0) -> bool:
         """Turn a live item into a tombstone; False if there was no live item."""
@@ -140,8 +144,21 @@ class StoreTransaction(Protocol):
         """Tombstone every live item (refresh from client); returns how many."""
     def list_items(self, username: str, datastore: str) -> Iterator[Item]:
         """Every live item, in guid order."""
+    def list_guids(self, username: str, datastore: str, *, after: str | None = None,
+                   limit: int | None = None) -> list[str]:
+        """The guids of live items in list_items' order, without reading their data;
+        ``after`` (a guid) and ``limit`` page through them."""
     def count_items(self, username: str, datastore: str) -> int: ...
     def find_by_uid(self, username: str, datastore: str, uid: str) -> Item | None: ...
+    def find_by_fingerprint(self, username: str, datastore: str, fingerprint: str) -> list[str]:
+        """The guids of live items stored with this fingerprint, in guid order."""
+    def list_items_without_fingerprint(self, username: str, datastore: str, *,
+                                       limit: int | None = None) -> list[Item]:
+        """Live items stored without a fingerprint, in guid order (the first ``limit``)."""
+    def set_fingerprints(self, username: str, datastore: str,
+                         pairs: Iterable[tuple[str, str]]) -> None:
+        """Record (guid, fingerprint) of live items; not a change (no new revision).
+        Unknown or deleted guids are ignored."""
     def changes_since(self, username: str, datastore: str, rev: int) -> list[Change]:
         """The latest change of every item (tombstones included) with revision > rev,
         in revision order."""
@@ -150,8 +167,10 @@ class StoreTransaction(Protocol):
     # -- sync state and ID maps -----------------------------------------------------
     def get_sync_state(self, device_id: str, username: str, datastore: str) -> SyncState | None: ...
     def put_sync_state(self, state: SyncState) -> None: ...
-    def get_map(self, device_id: str, username: str, datastore: str) -> dict[str, str]:
-        """The device's LUID -> our GUID map for one datastore."""
+    def get_map(self, device_id: str, username: str, datastore: str,
+                luids: Iterable[str] | None = None) -> dict[str, str]:
+        """The device's LUID -> our GUID map for one datastore (only the entries of
+        ``luids`` when given)."""
     def put_mappings(self, device_id: str, username: str, datastore: str,
                      pairs: Iterable[tuple[str, str]]) -> None:
         """Insert or update (luid, guid) pairs."""

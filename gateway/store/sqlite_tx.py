@@ -157,30 +157,32 @@ class SQLiteTransaction:
 
     @_operation
     def add_item(self, username: str, datastore: str, *, data: bytes, content_type: str,
-                 uid: str | None = None, changed_by: str | None = None, now: float = 0.0) -> Item:
+                 uid: str | None = None, changed_by: str | None = None, now: float = 0.0,
+                 fingerprint: str | None = None) -> Item:
         ds_id = self._ds(username, datastore, create=True)
         data = bytes(data)
         [(rev,)] = self._db.execute(
             "UPDATE datastores SET rev = rev + 1 WHERE id = ? RETURNING rev", (ds_id,)).fetchall()
         item_id = self._db.execute(
-            "INSERT INTO items (ds_id, rev, uid, changed_by, modified, content_type, data)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (ds_id, rev, uid, changed_by, now, content_type, data)).lastrowid
+            "INSERT INTO items (ds_id, rev, uid, changed_by, modified, content_type, data,"
+            " fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (ds_id, rev, uid, changed_by, now, content_type, data, fingerprint)).lastrowid
         return Item(guid=guid_for(item_id), data=data, content_type=content_type, rev=rev, uid=uid,
                     changed_by=changed_by, modified=float(now))
 
     @_operation
     def replace_item(self, username: str, datastore: str, guid: str, *, data: bytes,
                      content_type: str, uid: str | None = None,
-                     changed_by: str | None = None, now: float = 0.0) -> Item:
+                     changed_by: str | None = None, now: float = 0.0,
+                     fingerprint: str | None = None) -> Item:
         ds_id, item_id = self._ds(username, datastore), id_for(guid)
         data = bytes(data)
         rows = [] if ds_id is None or item_id is None else self._db.execute(
             "UPDATE items SET rev = (SELECT rev + 1 FROM datastores WHERE id = :ds), uid = :uid,"
-            " changed_by = :by, modified = :now, content_type = :ct, data = :data"
+            " changed_by = :by, modified = :now, content_type = :ct, data = :data, fingerprint = :fp"
             " WHERE id = :id AND ds_id = :ds AND deleted = 0 RETURNING rev",
             {"ds": ds_id, "uid": uid, "by": changed_by, "now": now, "ct": content_type,
-             "data": data, "id": item_id}).fetchall()
+             "data": data, "id": item_id, "fp": fingerprint}).fetchall()
         if not rows:
             raise NotFound(f"no item {guid!r} in {username}/{datastore}")
         self._db.execute("UPDATE datastores SET rev = rev + 1 WHERE id = ?", (ds_id,))
@@ -195,7 +197,7 @@ class SQLiteTransaction:
             return False
         done = self._db.execute(
             "UPDATE items SET rev = (SELECT rev + 1 FROM datastores WHERE id = :ds), deleted = 1,"
-            " changed_by = :by, modified = :now, data = x''"
+            " changed_by = :by, modified = :now, data = x'', fingerprint = NULL"
             " WHERE id = :id AND ds_id = :ds AND deleted = 0",
             {"ds": ds_id, "by": changed_by, "now": now, "id": item_id}).rowcount
         if done:
@@ -216,8 +218,8 @@ class SQLiteTransaction:
             "UPDATE datastores SET rev = rev + ? WHERE id = ? RETURNING rev - ?",
             (len(ids), ds_id, len(ids) - 1)).fetchall()
         self._db.executemany(
-            "UPDATE items SET rev = ?, deleted = 1, changed_by = ?, modified = ?, data = x''"
-            " WHERE id = ?", ((first + n, changed_by, now, i) for n, i in enumerate(ids)))
+            "UPDATE items SET rev = ?, deleted = 1, changed_by = ?, modified = ?, data = x'',"
+            " fingerprint = NULL WHERE id = ?", ((first + n, changed_by, now, i) for n, i in enumerate(ids)))
         return len(ids)
 
     @_operation
@@ -242,6 +244,19 @@ class SQLiteTransaction:
             after = rows[-1][0]
 
     @_operation
+    def list_guids(self, username: str, datastore: str, *, after: str | None = None,
+                   limit: int | None = None) -> list[str]:
+        ds_id = self._ds(username, datastore)
+        if ds_id is None:
+            return []
+        start = 0 if after is None else id_for(after)
+        if start is None:
+            raise StoreError(f"{after!r} is not a guid of this store")
+        rows = self._db.execute("SELECT id FROM items WHERE ds_id = ? AND deleted = 0 AND id > ?"
+                                " ORDER BY id LIMIT ?", (ds_id, start, -1 if limit is None else limit))
+        return [guid_for(i) for (i,) in rows]
+
+    @_operation
     def count_items(self, username: str, datastore: str) -> int:
         ds_id = self._ds(username, datastore)
         if ds_id is None:
@@ -257,6 +272,35 @@ class SQLiteTransaction:
         row = self._db.execute(f"SELECT {_ITEM_COLUMNS} FROM items WHERE ds_id = ? AND uid = ?"
                                " AND deleted = 0 ORDER BY id LIMIT 1", (ds_id, uid)).fetchone()
         return None if row is None else _item(row)
+
+    @_operation
+    def find_by_fingerprint(self, username: str, datastore: str, fingerprint: str) -> list[str]:
+        ds_id = self._ds(username, datastore)
+        if ds_id is None:
+            return []
+        rows = self._db.execute("SELECT id FROM items WHERE ds_id = ? AND fingerprint = ?"
+                                " AND deleted = 0 ORDER BY id", (ds_id, fingerprint))
+        return [guid_for(i) for (i,) in rows]
+
+    @_operation
+    def list_items_without_fingerprint(self, username: str, datastore: str, *,
+                                       limit: int | None = None) -> list[Item]:
+        ds_id = self._ds(username, datastore)
+        if ds_id is None:
+            return []
+        return [_item(row) for row in self._db.execute(
+            f"SELECT {_ITEM_COLUMNS} FROM items WHERE ds_id = ? AND fingerprint IS NULL"
+            " AND deleted = 0 ORDER BY id LIMIT ?", (ds_id, -1 if limit is None else limit))]
+
+    @_operation
+    def set_fingerprints(self, username: str, datastore: str,
+                         pairs: Iterable[tuple[str, str]]) -> None:
+        ds_id = self._ds(username, datastore)
+        if ds_id is not None:
+            rows = [(fp, id_for(guid), ds_id) for guid, fp in pairs]
+            self._db.executemany(
+                "UPDATE items SET fingerprint = ? WHERE id = ? AND ds_id = ? AND deleted = 0",
+                [row for row in rows if row[1] is not None])
 
     @_operation
     def changes_since(self, username: str, datastore: str, rev: int) -> list[Change]:
@@ -296,12 +340,21 @@ class SQLiteTransaction:
             (state.device_id, ds_id, state.client_anchor, state.server_anchor, state.synced_rev))
 
     @_operation
-    def get_map(self, device_id: str, username: str, datastore: str) -> dict[str, str]:
+    def get_map(self, device_id: str, username: str, datastore: str,
+                luids: Iterable[str] | None = None) -> dict[str, str]:
         ds_id = self._ds(username, datastore)
         if ds_id is None:
             return {}
-        return dict(self._db.execute("SELECT luid, guid FROM id_maps WHERE device_id = ? AND ds_id = ?",
-                                     (device_id, ds_id)))
+        if luids is None:
+            return dict(self._db.execute(
+                "SELECT luid, guid FROM id_maps WHERE device_id = ? AND ds_id = ?", (device_id, ds_id)))
+        found = {}
+        for luid in luids:
+            row = self._db.execute("SELECT guid FROM id_maps WHERE device_id = ? AND ds_id = ?"
+                                   " AND luid = ?", (device_id, ds_id, luid)).fetchone()
+            if row is not None:
+                found[luid] = row[0]
+        return found
 
     @_operation
     def put_mappings(self, device_id: str, username: str, datastore: str,

@@ -16,6 +16,7 @@ class FakeStore:
         self.accounts = {}
         self.devices = {}
         self.items = {}          # (user, ds) -> {guid: Item}  (tombstones kept)
+        self.fingerprints = {}   # (user, ds) -> {guid: fingerprint} of live items
         self.revs = {}           # (user, ds) -> rev
         self.states = {}
         self.maps = {}           # (device, user, ds) -> {luid: guid}
@@ -26,8 +27,8 @@ class FakeStore:
         self.fail_after = 0
         self.commits = 0
 
-    _STATE = ("accounts", "devices", "items", "revs", "states", "maps", "sessions",
-              "failures", "next_id")
+    _STATE = ("accounts", "devices", "items", "fingerprints", "revs", "states", "maps",
+              "sessions", "failures", "next_id")
 
     @contextmanager
     def transaction(self):
@@ -82,8 +83,15 @@ class FakeStore:
         it = self.items.get((username, datastore), {}).get(guid)
         return None if it is None or it.deleted else it
 
+    def _fingerprint(self, key, guid, fingerprint):
+        fps = self.fingerprints.setdefault(key, {})
+        if fingerprint is None:
+            fps.pop(guid, None)
+        else:
+            fps[guid] = fingerprint
+
     def add_item(self, username, datastore, *, data, content_type, uid=None, changed_by=None,
-                 now=0.0):
+                 now=0.0, fingerprint=None):
         self._maybe_fail("add_item")
         key = (username, datastore)
         guid = f"g{self.next_id}"
@@ -91,10 +99,11 @@ class FakeStore:
         it = Item(guid=guid, data=bytes(data), content_type=content_type, rev=self._bump(key),
                   uid=uid, changed_by=changed_by, modified=now)
         self.items.setdefault(key, {})[guid] = it
+        self._fingerprint(key, guid, fingerprint)
         return it
 
     def replace_item(self, username, datastore, guid, *, data, content_type, uid=None,
-                     changed_by=None, now=0.0):
+                     changed_by=None, now=0.0, fingerprint=None):
         self._maybe_fail("replace_item")
         key = (username, datastore)
         if self.get_item(username, datastore, guid) is None:
@@ -102,6 +111,7 @@ class FakeStore:
         it = Item(guid=guid, data=bytes(data), content_type=content_type, rev=self._bump(key),
                   uid=uid, changed_by=changed_by, modified=now)
         self.items[key][guid] = it
+        self._fingerprint(key, guid, fingerprint)
         return it
 
     def delete_item(self, username, datastore, guid, *, changed_by=None, now=0.0):
@@ -112,6 +122,7 @@ class FakeStore:
             return False
         self.items[key][guid] = replace(it, deleted=True, data=b"", rev=self._bump(key),
                                         changed_by=changed_by, modified=now)
+        self._fingerprint(key, guid, None)
         return True
 
     def delete_all(self, username, datastore, *, changed_by=None, now=0.0):
@@ -125,11 +136,33 @@ class FakeStore:
         return iter(sorted((i for i in self.items.get((username, datastore), {}).values()
                             if not i.deleted), key=lambda i: int(i.guid[1:])))
 
+    def list_guids(self, username, datastore, *, after=None, limit=None):
+        guids = [i.guid for i in self.list_items(username, datastore)]
+        if after is not None:
+            guids = [g for g in guids if int(g[1:]) > int(after[1:])]
+        return guids if limit is None else guids[:limit]
+
     def count_items(self, username, datastore):
         return sum(1 for _ in self.list_items(username, datastore))
 
     def find_by_uid(self, username, datastore, uid):
         return next((i for i in self.list_items(username, datastore) if i.uid == uid), None)
+
+    def find_by_fingerprint(self, username, datastore, fingerprint):
+        fps = self.fingerprints.get((username, datastore), {})
+        return [i.guid for i in self.list_items(username, datastore)
+                if fps.get(i.guid) == fingerprint]
+
+    def list_items_without_fingerprint(self, username, datastore, *, limit=None):
+        fps = self.fingerprints.get((username, datastore), {})
+        found = [i for i in self.list_items(username, datastore) if i.guid not in fps]
+        return found if limit is None else found[:limit]
+
+    def set_fingerprints(self, username, datastore, pairs):
+        key = (username, datastore)
+        for guid, fingerprint in pairs:
+            if self.get_item(username, datastore, guid) is not None:
+                self._fingerprint(key, guid, fingerprint)
 
     def changes_since(self, username, datastore, rev):
         return [Change(guid=i.guid, rev=i.rev, deleted=i.deleted, changed_by=i.changed_by)
@@ -146,8 +179,11 @@ class FakeStore:
     def put_sync_state(self, state):
         self.states[(state.device_id, state.username, state.datastore)] = state
 
-    def get_map(self, device_id, username, datastore):
-        return dict(self.maps.get((device_id, username, datastore), {}))
+    def get_map(self, device_id, username, datastore, luids=None):
+        m = self.maps.get((device_id, username, datastore), {})
+        if luids is None:
+            return dict(m)
+        return {luid: m[luid] for luid in luids if luid in m}
 
     def put_mappings(self, device_id, username, datastore, pairs):
         self._maybe_fail("put_mappings")

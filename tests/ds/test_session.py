@@ -1,5 +1,7 @@
 """Session handling: keys, resend cache, suspend/resume, late maps, rollback, DevInf."""
 
+import json
+
 import pytest
 
 from gateway.ds.server import Request
@@ -11,6 +13,7 @@ from gateway.syncml.model import (
     Add, Alert, Get, Item, Location, Map, MapItem, Put, Results, Status, Sync,
 )
 from gateway.ds.server import SyncServer
+from gateway.ds.session import DatastoreState, OpQueue, SessionState
 from gateway.ds.settings import ServerSettings
 from tests.ds.fakestore import FailingStore
 from tests.ds.simclient import SimClient, status_codes, vcard
@@ -226,3 +229,24 @@ def test_byte_level_bad_media_type_and_garbage(server):
         server.handle(Request(body=b"<nonsense", content_type=codec.XML, session=None,
                               base_url="http://gw/sync", now=1.0))
     assert err.value.error_status_hint == 400
+
+
+def test_state_round_trips_and_reads_the_older_layout():
+    ds = DatastoreState(name="contacts", client_uri="./c", server_uri="contacts", mode=201)
+    ds.received.add("g1")
+    ds.received.add_new("g2")
+    ds.received.add("g1")
+    ds.pending = OpQueue([["add", "g3", None], ["replace", "g4", "l4"]])
+    st = SessionState(key="k", created=1.0, expires=2.0, datastores={"contacts": ds})
+    back = SessionState.from_bytes(st.to_bytes())
+    got = back.datastores["contacts"]
+    assert got == ds and len(got.received) == 2 and "g2" in got.received
+    assert list(got.pending) == [["add", "g3", None], ["replace", "g4", "l4"]]
+    got.pending.drop(1)
+    assert list(got.pending) == [["replace", "g4", "l4"]] and len(got.pending) == 1
+    # the layout before: received and pending as plain lists of guids / operations
+    raw = json.loads(st.to_bytes())
+    raw["datastores"]["contacts"]["pending"] = [["add", "g3", None]]
+    raw["datastores"]["contacts"]["received"] = ["g1", "g1"]
+    old = SessionState.from_bytes(json.dumps(raw).encode()).datastores["contacts"]
+    assert list(old.pending) == [["add", "g3", None]] and len(old.received) == 1

@@ -1,6 +1,7 @@
 """Scripted sessions: slow sync, two-way with changes on both sides, refresh, one-way."""
 
 from gateway.ds.contentops import item_uid
+from gateway.ds.session import aside_device
 from tests.ds.simclient import SimClient, status_codes, vcard
 
 
@@ -78,6 +79,35 @@ def test_slow_sync_pairs_by_uid(server, store):
     c.items = {"c1": vcard(1, extra="UID:abc\r\nNOTE:changed\r\n")}
     c.sync(201)
     assert len(server_items(store)) == 1
+
+
+def test_slow_sync_again_pairs_by_the_old_map(server, store):
+    c = SimClient(server)
+    c.items = {f"c{i}": vcard(i) for i in range(1, 4)}
+    c.sync(201)
+    with store.transaction() as tx:
+        before = tx.get_map("sim-device", "alice", "contacts")
+    c.items["c1"] = vcard(1, tel="+1999")          # changed: only the old LUID pairs it
+    c.items["c9"] = vcard(9)
+    mode, got = c.sync(201)
+    assert mode == 201 and status_codes(got, "Add") == [201] * 4
+    items = server_items(store)
+    assert len(items) == 4 and "+1999" in items[before["c1"]]
+    with store.transaction() as tx:
+        after = tx.get_map("sim-device", "alice", "contacts")
+        assert tx.get_map(aside_device("sim-device"), "alice", "contacts") == {}
+    assert {k: after[k] for k in before} == before and set(after) == set(before) | {"c9"}
+    assert len(c.items) == 4                       # nothing came back as new
+
+
+def test_slow_sync_into_empty_datastore_stores_every_item(server, store):
+    c = SimClient(server)
+    c.items = {"a": vcard(1), "b": vcard(1), "c": vcard(2)}   # two identical cards
+    mode, got = c.sync(201)
+    assert mode == 201 and status_codes(got, "Add") == [201] * 3
+    assert len(server_items(store)) == 3 and len(c.items) == 3
+    with store.transaction() as tx:
+        assert len(set(tx.get_map("sim-device", "alice", "contacts").values())) == 3
 
 
 def test_anchor_mismatch_gives_508_and_slow_sync(server, store):

@@ -256,6 +256,70 @@ class StoreConformance:
             tx.delete_item("alice", "contacts", item.guid)
             assert tx.find_by_uid("alice", "contacts", "UID-B") is None
 
+    def test_list_guids_pages_live_items_in_list_order(self, store):
+        with store.transaction() as tx:
+            items = [add(tx, data=b"item %d" % n) for n in range(12)]
+            for item in items[::4]:
+                tx.delete_item("alice", "contacts", item.guid)
+            add(tx, "bob")
+            add(tx, ds="calendar")
+        with store.transaction() as tx:
+            listed = [i.guid for i in tx.list_items("alice", "contacts")]
+            assert tx.list_guids("alice", "contacts") == listed and len(listed) == 9
+            assert tx.list_guids("alice", "contacts", limit=4) == listed[:4]
+            assert tx.list_guids("alice", "contacts", after=listed[3], limit=4) == listed[4:8]
+            assert tx.list_guids("alice", "contacts", after=listed[7]) == listed[8:]
+            assert tx.list_guids("alice", "contacts", after=listed[-1]) == []
+            assert tx.list_guids("alice", "nothing") == []
+
+    def test_find_by_fingerprint(self, store):
+        with store.transaction() as tx:
+            a = add(tx, data=b"a", fingerprint="fp-1")
+            b = add(tx, data=b"b", fingerprint="fp-1")
+            c = add(tx, data=b"c", fingerprint="fp-2")
+            add(tx, data=b"d")
+            add(tx, "bob", fingerprint="fp-1")
+            add(tx, ds="calendar", fingerprint="fp-1")
+        with store.transaction() as tx:
+            assert tx.find_by_fingerprint("alice", "contacts", "fp-1") == [a.guid, b.guid]
+            assert tx.find_by_fingerprint("alice", "contacts", "fp-2") == [c.guid]
+            assert tx.find_by_fingerprint("alice", "contacts", "fp-3") == []
+            assert tx.find_by_fingerprint("alice", "nothing", "fp-1") == []
+            before = tx.current_rev("alice", "contacts")
+            tx.replace_item("alice", "contacts", a.guid, data=b"a2", content_type=CT,
+                            fingerprint="fp-2")
+            tx.replace_item("alice", "contacts", c.guid, data=b"c2", content_type=CT)
+            tx.delete_item("alice", "contacts", b.guid)
+            assert tx.current_rev("alice", "contacts") == before + 3
+            assert tx.find_by_fingerprint("alice", "contacts", "fp-1") == []
+            assert tx.find_by_fingerprint("alice", "contacts", "fp-2") == [a.guid]
+
+    def test_fingerprints_filled_in_later(self, store):
+        with store.transaction() as tx:
+            items = [add(tx, data=b"x %d" % n) for n in range(5)]
+            tx.delete_item("alice", "contacts", items[4].guid)
+            known = add(tx, data=b"known", fingerprint="fp-k")
+        with store.transaction() as tx:
+            missing = tx.list_items_without_fingerprint("alice", "contacts")
+            assert missing == [tx.get_item("alice", "contacts", i.guid) for i in items[:4]]
+            assert tx.list_items_without_fingerprint("alice", "contacts", limit=2) == missing[:2]
+            rev = tx.current_rev("alice", "contacts")
+            changes = tx.changes_since("alice", "contacts", 0)
+            tx.set_fingerprints("alice", "contacts", [(items[0].guid, "fp-0"),
+                                                      (items[1].guid, "fp-s"),
+                                                      (items[2].guid, "fp-s"),
+                                                      (items[4].guid, "fp-gone")])
+            tx.set_fingerprints("alice", "nothing", [(items[3].guid, "fp-x")])
+            assert tx.current_rev("alice", "contacts") == rev
+            assert tx.changes_since("alice", "contacts", 0) == changes
+            assert tx.list_items_without_fingerprint("alice", "contacts") == [missing[3]]
+            assert tx.find_by_fingerprint("alice", "contacts", "fp-s") == [items[1].guid,
+                                                                            items[2].guid]
+            assert tx.find_by_fingerprint("alice", "contacts", "fp-0") == [items[0].guid]
+            assert tx.find_by_fingerprint("alice", "contacts", "fp-gone") == []
+            assert tx.find_by_fingerprint("alice", "contacts", "fp-k") == [known.guid]
+            assert tx.get_item("alice", "contacts", items[1].guid) == items[1]
+
     def test_users_are_isolated(self, store):
         with store.transaction() as tx:
             mine = {add(tx, "alice", data=b"alice %d" % n).guid for n in range(4)}
@@ -344,6 +408,16 @@ class StoreConformance:
             tx.clear_map(*key)
             assert tx.get_map(*key) == {}
             tx.clear_map(*key)
+
+    def test_map_entries_of_some_luids(self, store):
+        key = ("IMEI:1", "alice", "contacts")
+        with store.transaction() as tx:
+            assert tx.get_map(*key, ["1"]) == {}
+            tx.put_mappings(*key, [("1", "g1"), ("2", "g2"), ("3", "g3")])
+            tx.put_mappings("IMEI:2", "alice", "contacts", [("4", "g4")])
+            assert tx.get_map(*key, ["3", "1", "4", "nope"]) == {"1": "g1", "3": "g3"}
+            assert tx.get_map(*key, iter(["2"])) == {"2": "g2"}
+            assert tx.get_map(*key, []) == {}
 
     def test_maps_isolated_per_device_user_datastore(self, store):
         keys = [("IMEI:1", "alice", "contacts"), ("IMEI:2", "alice", "contacts"),

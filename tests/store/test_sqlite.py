@@ -78,6 +78,27 @@ def test_reopen_keeps_data_and_sessions(db_path):
         second.close()
 
 
+def test_upgrade_from_step_1_keeps_items_without_fingerprints(db_path):
+    """A database made before step 2: its items survive the upgrade with no fingerprint."""
+    conn = raw(db_path)
+    schema.upgrade_sqlite(conn, schema.load_steps("sqlite")[:1])
+    conn.execute("INSERT INTO datastores (id, username, name, rev) VALUES (1, 'alice', 'contacts', 1)")
+    conn.execute("INSERT INTO items (id, ds_id, rev, content_type, data) VALUES (7, 1, 1, ?, ?)",
+                 (CT, VCARD))
+    conn.close()
+    s = SQLiteStore(db_path)
+    try:
+        assert s.schema_version == len(schema.load_steps("sqlite"))
+        with s.transaction() as tx:
+            [old] = tx.list_items_without_fingerprint("alice", "contacts")
+            assert old.guid == guid_for(7) and old.data == VCARD
+            tx.set_fingerprints("alice", "contacts", [(old.guid, "fp")])
+            assert tx.find_by_fingerprint("alice", "contacts", "fp") == [old.guid]
+            assert tx.list_items_without_fingerprint("alice", "contacts") == []
+    finally:
+        s.close()
+
+
 def test_newer_schema_refused(db_path):
     SQLiteStore(db_path).close()
     conn = raw(db_path)
@@ -330,6 +351,14 @@ def test_query_plans_use_indexes(store):
                        (1, 0, 500)),
         "count_items": ("SELECT count(*) FROM items WHERE ds_id = ? AND deleted = 0", (1,)),
         "get_map": ("SELECT luid, guid FROM id_maps WHERE device_id = ? AND ds_id = ?", ("d", 1)),
+        "get_map luid": ("SELECT guid FROM id_maps WHERE device_id = ? AND ds_id = ? AND luid = ?",
+                         ("d", 1, "l")),
+        "list_guids": ("SELECT id FROM items WHERE ds_id = ? AND deleted = 0 AND id > ? ORDER BY id"
+                       " LIMIT ?", (1, 0, -1)),
+        "find_by_fingerprint": ("SELECT id FROM items WHERE ds_id = ? AND fingerprint = ?"
+                                " AND deleted = 0 ORDER BY id", (1, "f")),
+        "list_items_without_fingerprint": ("SELECT id FROM items WHERE ds_id = ? AND fingerprint"
+                                           " IS NULL AND deleted = 0 ORDER BY id LIMIT ?", (1, 5)),
     }
     for name, (sql, params) in plans.items():
         plan = " ".join(row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
