@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from enum import Enum
 
 from .errors import LocalProtocolError, ObexDecodeError
-from .events import ConnectionClosed, Event
+from .events import ConnectionClosed, Event, GetResponse, Response
 from .packets import Packet, PacketFramer
 
 __all__ = ["ObexConnection"]
@@ -40,6 +40,7 @@ class ObexConnection:
         self._last_activity = now
         self._unstamped = False
         self._receive_limit = max_packet_length
+        self._reply_owed = False   # closed while the caller owed the peer a reply
         self.state: Enum
 
     # -- bytes in -------------------------------------------------------------------------
@@ -78,6 +79,7 @@ class ObexConnection:
 
     def _close(self, reason: str, *, code: int | None = None,
                error: ObexDecodeError | None = None) -> None:
+        self._reply_owed = self.state in self._PAUSED
         self.state = self._CLOSED
         self._events.append(ConnectionClosed(reason=reason, code=code, error=error))
 
@@ -103,6 +105,11 @@ class ObexConnection:
     def send(self, event: Event, now: float | None = None) -> bytes:
         """Act on ``event``; returns all bytes queued so far (see the module docstring)."""
         if self.state is self._CLOSED:
+            if self._reply_owed and isinstance(event, (Response, GetResponse)):
+                # The reply to a request the peer made before the link closed (the close
+                # may sit behind the request in the event queue): nothing left to answer.
+                self._reply_owed = False
+                return b""
             raise LocalProtocolError(f"cannot send {type(event).__name__}: connection closed")
         self._stamp(now)
         self._send(event)

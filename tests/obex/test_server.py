@@ -371,3 +371,16 @@ def test_caller_misuse_raises_local_error():
         Response(code=ResponseCode.CONTINUE)
     with pytest.raises(LocalProtocolError):
         ServerConfig(max_packet_length=100)
+
+
+def test_reply_owed_when_the_link_closed_is_dropped():
+    """A PUT's request event, then the peer floods and is closed: the host's late reply
+    to the PUT is dropped, not an error (it could not know when it drained the events)."""
+    server = ObexServer(ServerConfig(max_packet_length=300, max_object_size=1000))
+    flood = pkt(0x02, hb(0x48, b"x" * 200)) * 3
+    server.receive_data(connect() + pkt(0x82, hb(0x49, b"end")) + flood)
+    kinds = [type(e) for e in server.events()]
+    assert kinds[-1] is ConnectionClosed and server.state is ServerState.CLOSED
+    assert server.send(Response()) == b""
+    with pytest.raises(LocalProtocolError):
+        server.send(Response())
