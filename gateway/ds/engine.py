@@ -39,6 +39,8 @@ class Engine:
         self.auth = Authenticator(settings, random_bytes)
 
     # -- the reply header ------------------------------------------------------------
+    # RespURI only where the client addresses messages by URL (HTTP). Over OBEX the link
+    # is the session, and a RespURI there confused phones (Nokia N900, omads-protocol §8.2).
     def header(self, state: SessionState, base_url: str) -> SyncHdr:
         meta = Meta(max_msg_size=self.settings.max_msg_size,
                     max_obj_size=self.settings.max_obj_size if state.ver_dtd != "1.0" else None)
@@ -46,7 +48,7 @@ class Engine:
                        session_id=state.session_id, msg_id=str(state.out_msg_id),
                        target=Location(loc_uri=state.device_id),
                        source=Location(loc_uri=state.server_uri),
-                       resp_uri=f"{base_url}?s={state.key}", meta=meta)
+                       resp_uri=_resp_uri(base_url, state.key), meta=meta)
 
     def hdr_status(self, msg: Message, code: int, chal=None) -> Status:
         h = msg.header
@@ -336,3 +338,9 @@ def _fail_statuses(ctx: MessageContext, commands, code: int) -> None:
         ctx.status(cmd, command_name(cmd), code)
         if isinstance(cmd, (Sync, Atomic, Sequence)):
             _fail_statuses(ctx, cmd.commands, code)
+
+
+def _resp_uri(base_url: str, key: str) -> str | None:
+    if base_url.startswith(("http://", "https://")):
+        return f"{base_url}?s={key}"
+    return None
