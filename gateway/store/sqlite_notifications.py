@@ -73,9 +73,7 @@ _COLUMNS = ("id, device_id, datastores, via, state, attempts, created, updated, 
 
 def connection_of(tx: Any) -> sqlite3.Connection:
     """The connection behind an open ``SQLiteTransaction``."""
-    # sqlite_tx.SQLiteTransaction keeps it in ``_conn`` (checked by its ``_check``).
-    tx._check()
-    conn = tx._conn
+    conn = getattr(tx, "connection", None)
     if not isinstance(conn, sqlite3.Connection):
         raise StoreError("the notification queue needs an SQLite store transaction")
     return conn

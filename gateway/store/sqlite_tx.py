@@ -76,6 +76,14 @@ class SQLiteTransaction:
             raise StoreError("SQLite rolled the transaction back after an error; nothing was stored")
 
     @property
+    def connection(self) -> sqlite3.Connection:
+        """The open transaction's connection, for store modules that keep their own
+        tables in the same database (e.g. the notification queue)."""
+        self._check()
+        assert self._conn is not None
+        return self._conn
+
+    @property
     def _db(self) -> sqlite3.Connection:
         assert self._conn is not None
         return self._conn
