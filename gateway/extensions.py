@@ -21,6 +21,14 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
+class FeatureError(Exception):
+    """A feature's admin command failed: ``omads-admin`` prints it and exits 1."""
+
+
+class FeatureUsageError(Exception):
+    """Bad arguments or configuration for a feature's admin command: exit 2."""
+
+
 FEATURES: tuple[str, ...] = (
     "gateway.transport.obex_feature",
     "gateway.transport.notify_feature",

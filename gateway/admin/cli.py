@@ -172,10 +172,10 @@ def main(argv: Sequence[str] | None = None, *, out: IO[str] | None = None,
             run(args, store, out, password)
         finally:
             store.close()
-    except UsageProblem as e:
+    except (UsageProblem, extensions.FeatureUsageError) as e:
         print(f"omads-admin: {e}", file=err)
         return EXIT_USAGE
-    except (CommandError, StoreError) as e:
+    except (CommandError, StoreError, extensions.FeatureError) as e:
         print(f"omads-admin: {e}", file=err)
         return EXIT_FAILED
     except KeyboardInterrupt:

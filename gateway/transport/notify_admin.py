@@ -17,6 +17,7 @@ import time
 from dataclasses import replace
 from typing import Any, IO
 
+from gateway.extensions import FeatureError
 from gateway.store.base import StoreError
 from gateway.store.notifications import SAN_FORMS, KINDS, NotifyDevice, parse_route
 from gateway.store.sqlite_notifications import SQLiteNotifications, ensure_schema
@@ -25,9 +26,8 @@ from gateway.transport.notify_payload import PayloadError, resolve_datastores
 ACTIONS = ("notify", "notify-status", "notify-setup")
 
 
-class NotifyCommandError(StoreError):
-    """A refused notify command. A StoreError so that omads-admin prints it and exits 1
-    (gateway/admin/cli.py catches CommandError and StoreError only)."""
+class NotifyCommandError(FeatureError):
+    """A refused notify command: omads-admin prints it and exits 1."""
 
 
 def add_admin_commands(device: Any) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from twisted.internet.defer import maybeDeferred
 
 from gateway.ds.server import SyncServer
+from gateway.extensions import FeatureError, FeatureUsageError
 from gateway.notify.san import SAN, encode_san
 from gateway.transport.obex_dial import DialError, alerted_session, dial, parse_via
 from gateway.transport.obex_feature import ENCODINGS, SECTION, Settings
@@ -25,8 +26,8 @@ def make_san(server_id: str, *, password: str | None, session_id: int | None = N
 
 
 def _fail(err: Any, text: str, code: int) -> None:
-    print(f"omads-admin: {text}", file=err)
-    raise SystemExit(code)
+    """Exit 1 (the dial or the session failed) or 2 (bad usage) through omads-admin."""
+    raise (FeatureUsageError if code == 2 else FeatureError)(text)
 
 
 def sync_device(args: Any, store: Any, out: Any, *, reactor: Any = None,
