@@ -9,11 +9,9 @@ MaxObjSize 413) and applied when complete; an interrupted object gets Alert 223.
 
 from __future__ import annotations
 
-import base64
-import binascii
-
-from gateway.ds import conflicts, contentops
+from gateway.ds import conflicts, contentops, largeobj
 from gateway.ds.context import UNKNOWN, MessageContext
+from gateway.ds.largeobj import BadItem
 from gateway.ds.session import DatastoreState, aside_device
 from gateway.syncml.model import (
     Add, Alert, Atomic, Copy, Delete, Item, Location, Move, Replace, Sequence, Sync,
@@ -21,11 +19,6 @@ from gateway.syncml.model import (
 )
 
 NAMES = {Add: "Add", Replace: "Replace", Delete: "Delete", Copy: "Copy", Move: "Move"}
-
-
-class BadItem(Exception):
-    def __init__(self, code: int):
-        self.code = code
 
 
 def handle_sync(ctx: MessageContext, sync: Sync) -> None:
@@ -123,60 +116,21 @@ def _meta_value(item: Item, cmd, attr: str):
     return None
 
 
-def _wire(item: Item) -> bytes:
-    data = item.data
-    if data is None:
-        return b""
-    if isinstance(data, str):
-        return data.encode("utf-8")
-    if isinstance(data, bytes):
-        return data
-    raise BadItem(415)
-
-
-def _decode(wire: bytes, fmt: str | None) -> bytes:
-    if (fmt or "").lower() == "b64":
-        try:
-            return base64.b64decode(wire, validate=False)
-        except (binascii.Error, ValueError):
-            raise BadItem(415) from None
-    return wire
-
-
 def _item(ctx: MessageContext, ds: DatastoreState, dss, cmd, name: str, item: Item,
           luid: str | None) -> int:
     ct = _meta_value(item, cmd, "type") or (dss.content_types[0][0] if dss.content_types else "")
-    fmt = _meta_value(item, cmd, "format")
-    chunk = ds.in_chunk
-    if chunk is not None and (chunk["cmd"] != name or chunk["luid"] != luid):
+    got = largeobj.receive(ds.in_chunk, largeobj.Piece(
+        cmd=name, luid=luid, target=item.target_uri, content_type=ct,
+        fmt=_meta_value(item, cmd, "format"), size=_meta_value(item, cmd, "size"),
+        wire=largeobj.item_wire(item.data), more_data=item.more_data),
+        max_obj_size=ctx.settings.max_obj_size)
+    if got.interrupted is not None:
+        ds.in_chunk = got.interrupted
         interrupted(ctx, ds)
-        chunk = None
-    if item.more_data or chunk is not None:
-        wire = _wire(item)
-        if chunk is None:
-            size = _meta_value(item, cmd, "size")
-            refused = 411 if size is None else 413 if size > ctx.settings.max_obj_size else 0
-            chunk = ds.in_chunk = {"cmd": name, "luid": luid, "target": item.target_uri,
-                                   "ct": ct, "fmt": fmt, "size": size or 0, "wire": "",
-                                   "refused": refused}
-        if chunk.get("refused"):                 # drop the rest of a refused object
-            if not item.more_data:
-                ds.in_chunk = None
-            return chunk["refused"]
-        got = base64.b64decode(chunk["wire"]) + wire
-        if item.more_data:
-            if len(got) > chunk["size"]:
-                ds.in_chunk = None
-                return 424
-            chunk["wire"] = base64.b64encode(got).decode("ascii")
-            return 213
-        ds.in_chunk = None
-        data = _decode(got, chunk["fmt"])
-        if chunk["size"] not in (len(got), len(data)):
-            return 424
-        ct, fmt = chunk["ct"], None
-    else:
-        data = _decode(_wire(item), fmt)
+    ds.in_chunk = got.buffer
+    if got.code is not None:
+        return got.code
+    data, ct = got.data, got.content_type
     if name != "Delete":
         if len(data) > ctx.settings.max_obj_size:
             return 413

@@ -18,7 +18,6 @@ from dataclasses import replace
 from typing import Any, IO
 
 from gateway.extensions import FeatureError
-from gateway.store.base import StoreError
 from gateway.store.notifications import SAN_FORMS, KINDS, NotifyDevice, parse_route
 from gateway.store.sqlite_notifications import SQLiteNotifications, ensure_schema
 from gateway.transport.notify_payload import PayloadError, resolve_datastores
