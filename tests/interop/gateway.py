@@ -50,6 +50,16 @@ name = "calendar"
 aliases = ["events"]
 content_types = ["text/calendar:2.0", "text/x-vcalendar:1.0"]
 
+[[datastore]]
+name = "tasks"
+aliases = ["todo"]
+content_types = ["text/calendar:2.0", "text/x-vcalendar:1.0"]
+
+[[datastore]]
+name = "notes"
+aliases = ["memo"]
+content_types = ["text/plain:1.0", "text/x-vnote:1.1"]
+
 [[user]]
 name = "{USER}"
 password = "{PASSWORD}"
