@@ -21,10 +21,12 @@ run: $(STAMP)
 
 test: $(STAMP) debian-test-deps
 	$(BIN)/lint-imports
+	$(BIN)/ruff check --select F --output-format concise gateway tests bench
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/lint-imports
+	$(BIN)/ruff check --select F --output-format concise gateway tests bench
 
 venv: $(STAMP)
 

@@ -16,15 +16,15 @@ from typing import Any
 import pytest
 from twisted.application.internet import StreamServerEndpointService, TimerService
 from twisted.application.service import IServiceMaker, MultiService, Service
-from twisted.internet.defer import Deferred, maybeDeferred, succeed
+from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.testing import MemoryReactorClock
 from twisted.logger import capturedLogs
 from twisted.plugin import getPlugins
 from twisted.python import usage
 
-from gateway.config import BootstrapUser, ConfigError, load_settings, parse_settings
+from gateway.config import BootstrapUser, ConfigError, parse_settings
 from gateway.service import (
-    Options, OrderedMultiService, StoreService, ThreadPoolService, _sweep, bootstrap_users,
+    Options, OrderedMultiService, StoreService, _sweep, bootstrap_users,
     build_service, makeService,
 )
 from gateway.store.accounts import make_secret

@@ -15,11 +15,21 @@ import base64
 import sys
 
 from gateway.syncml import wbxml, xmlcodec
-from gateway.syncml.codec import WBXML, XML, sniff
+from gateway.syncml.codec import WBXML, XML, media_type, sniff
 from gateway.syncml.devinf import devinf_from_tree
 from gateway.syncml.errors import DecodeError, EncodeError
 from gateway.syncml.model import message_from_tree
 from gateway.syncml.tree import DecodeLimits, Element
+
+
+def pretty(data: bytes, content_type: str, *,
+           limits: DecodeLimits | None = None) -> bytes:
+    """A captured message (XML or WBXML, by its media type) as indented XML; raises a
+    DecodeError for bad input. What ``omads-trace`` and ``omads-sync --verbose`` print."""
+    kind = media_type(content_type) if content_type else sniff(data)
+    root = (wbxml.decode(data, limits=limits or DecodeLimits()) if kind == WBXML
+            else xmlcodec.decode(data, limits=limits or DecodeLimits()))
+    return xmlcodec.encode(_printable(root), pretty=True)
 
 
 def _printable(el: Element) -> Element:

@@ -12,7 +12,7 @@ from gateway.ds.server import Request
 from gateway.store.accounts import make_secret
 from gateway.store.base import Device
 from gateway.syncml import codec
-from gateway.syncml.model import Alert, Map, Status, Sync
+from gateway.syncml.model import Alert, Status, Sync
 
 ROOT = Path("/work/shared/fixtures/syncevolution/sessions")
 CHAINS = {

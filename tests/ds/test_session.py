@@ -188,7 +188,7 @@ def test_suspend_and_resume(server, store):
     reply = c.send([sync()])
     c.items = {}
     rest = [a for x in reply.commands if isinstance(x, Sync) for a in x.commands]
-    got = c.receive(reply)
+    c.receive(reply)
     assert len(c.items) == 100 - len(first)
     assert {a.items[0].source.loc_uri for a in first}.isdisjoint(
         {a.items[0].source.loc_uri for a in rest})

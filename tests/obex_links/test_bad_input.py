@@ -13,7 +13,6 @@ from twisted.internet import defer
 from twisted.internet.threads import deferToThread
 
 from gateway.obex import ResponseCode
-from tests.obex_links import helpers
 from tests.obex_links.conftest import server_config
 
 CONNECT = bytes([0x80]) + struct.pack(">H", 7 + 14) + bytes([0x10, 0, 0x04, 0x00]) \

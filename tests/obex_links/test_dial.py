@@ -10,11 +10,9 @@ from typing import Any
 
 import pytest
 import pytest_twisted
-from twisted.internet.threads import deferToThread
 
 from gateway.notify.san import decode_san
 from gateway.obex.constants import TYPE_SYNCML_SAN
-from gateway.syncml import codec
 from gateway.transport.obex_admin import make_san
 from gateway.transport.obex_dial import DialError, alerted_session, dial, parse_via
 from tests.obex_links import helpers

@@ -9,7 +9,6 @@ import pytest
 import pytest_twisted
 from twisted.internet.threads import deferToThread
 
-from gateway.syncml import codec
 from gateway.syncml.model import Alert
 from tests.obex_links import helpers
 from tests.obex_links.helpers import WBXML, XML, PyObexSession

@@ -1,0 +1,52 @@
+"""Run the client engine against the server engine in-process (bytes through SyncServer)."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+from gateway.ds.client_engine import ClientSession
+from gateway.ds.client_settings import ClientSettings, DatastoreConfig
+from gateway.ds.client_state import ClientState
+from gateway.ds.server import Request, SyncServer
+
+BASE = "http://sync.test/sync"
+
+
+class Clock:
+    def __init__(self, start: float = 1_700_000_000.0):
+        self.t = start
+
+    def __call__(self) -> float:
+        self.t += 1.0
+        return self.t
+
+
+def settings(*, mode: int = 200, encoding: str, auth: str = "syncml:auth-md5",
+             password: str = "secret", remote: str = "contacts", **kw) -> ClientSettings:
+    return ClientSettings(url=BASE, username="alice", password=password, auth_type=auth,
+                          device_id=kw.pop("device_id", "omads-test"), encoding=encoding,
+                          datastores=(DatastoreConfig(local_uri="./contacts", remote_uri=remote,
+                                                      mode=mode),), **kw)
+
+
+def run(server: SyncServer, session: ClientSession, clock: Clock, *, stop_after: int | None = None,
+        trace: list | None = None) -> ClientSession:
+    """Drive one session to its end; ``stop_after`` messages: request suspend then."""
+    body = session.start()
+    count = 0
+    while body is not None:
+        query = parse_qs(urlsplit(session.url).query)
+        key = query.get("s", [None])[0]
+        if trace is not None:
+            trace.append(body)
+        resp = server.handle(Request(body=body, content_type=session.content_type, session=key,
+                                     base_url=BASE, now=clock()))
+        count += 1
+        if stop_after is not None and count == stop_after:
+            session.request_suspend()
+        body = session.receive(resp.body, resp.content_type, now=clock())
+    return session
+
+
+def fresh_state() -> ClientState:
+    return ClientState()
