@@ -14,6 +14,7 @@ from gateway.notify.errors import WSPDecodeError
 from gateway.notify.tables import (APP_ID_PREFIX, CONTENT_TYPES, HEADER_FIELD_CODES,
                                    HEADER_FIELDS, PDU_CONFIRMED_PUSH, PDU_PUSH,
                                    PUSH_APP_ID_CODES, PUSH_APP_IDS, content_type_code)
+from gateway.syncml.wbxml import encode_mb_u_int32
 
 SAN_CONTENT_TYPE = "application/vnd.syncml.ds.notification"
 SYNCML_APP_ID = "x-wap-application:push.syncml"
@@ -53,12 +54,7 @@ def encode_uintvar(n: int) -> bytes:
     """WSP §8.1.2 variable-length unsigned integer (7 bits per octet, MSB = continue)."""
     if n < 0:
         raise ValueError("uintvar must not be negative")
-    out = [n & 0x7F]
-    n >>= 7
-    while n:
-        out.append(0x80 | (n & 0x7F))
-        n >>= 7
-    return bytes(reversed(out))
+    return encode_mb_u_int32(n)   # the same encoding as WBXML's mb_u_int32
 
 
 def _encode_text(s: str) -> bytes:

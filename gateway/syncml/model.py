@@ -30,7 +30,9 @@ _ITEMS = Field("Item", "items", Kind.NODE, Item, many=True)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Add:
+class _ItemCommand:
+    """The shape Add, Replace, Copy and Move share."""
+
     cmd_id: str = ""
     no_resp: bool = False
     cred: Cred | None = None
@@ -42,15 +44,13 @@ class Add:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Replace:
-    cmd_id: str = ""
-    no_resp: bool = False
-    cred: Cred | None = None
-    meta: Meta | None = None
-    items: tuple[Item, ...] = ()
-    extra: tuple[Element, ...] = ()
+class Add(_ItemCommand):
+    pass
 
-    FIELDS = (_CMD_ID, _NO_RESP, _CRED, _META, _ITEMS)
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Replace(_ItemCommand):
+    pass
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -69,27 +69,13 @@ class Delete:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Copy:
-    cmd_id: str = ""
-    no_resp: bool = False
-    cred: Cred | None = None
-    meta: Meta | None = None
-    items: tuple[Item, ...] = ()
-    extra: tuple[Element, ...] = ()
-
-    FIELDS = (_CMD_ID, _NO_RESP, _CRED, _META, _ITEMS)
+class Copy(_ItemCommand):
+    pass
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Move:
-    cmd_id: str = ""
-    no_resp: bool = False
-    cred: Cred | None = None
-    meta: Meta | None = None
-    items: tuple[Item, ...] = ()
-    extra: tuple[Element, ...] = ()
-
-    FIELDS = (_CMD_ID, _NO_RESP, _CRED, _META, _ITEMS)
+class Move(_ItemCommand):
+    pass
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -121,7 +107,9 @@ class Exec:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Get:
+class _DevInfCommand:
+    """The shape Get and Put share."""
+
     cmd_id: str = ""
     no_resp: bool = False
     lang: str | None = None
@@ -134,16 +122,13 @@ class Get:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Put:
-    cmd_id: str = ""
-    no_resp: bool = False
-    lang: str | None = None
-    cred: Cred | None = None
-    meta: Meta | None = None
-    items: tuple[Item, ...] = ()
-    extra: tuple[Element, ...] = ()
+class Get(_DevInfCommand):
+    pass
 
-    FIELDS = (_CMD_ID, _NO_RESP, Field("Lang", "lang", Kind.TEXT), _CRED, _META, _ITEMS)
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Put(_DevInfCommand):
+    pass
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -359,7 +359,9 @@ def decode(data: bytes, *, limits: DecodeLimits = DEFAULT_LIMITS) -> Element:
 
 # -- encoder --------------------------------------------------------------------------
 
-def _mb_bytes(value):
+def encode_mb_u_int32(value: int) -> bytes:
+    """A multi-byte integer (WBXML §5.1; also WSP's uintvar): 7 bits an octet, big-endian,
+    the high bit set on all but the last octet."""
     out = [value & 0x7F]
     value >>= 7
     while value:
@@ -368,6 +370,7 @@ def _mb_bytes(value):
     return bytes(reversed(out))
 
 
+_mb_bytes = encode_mb_u_int32
 _SYNCML_TOKENS, _DEVINF_TOKENS = T.SYNCML_TOKENS, T.DEVINF_TOKENS
 _SWITCH = {p: bytes((T.SWITCH_PAGE, p)) for p in (0, 1)}
 _OPAQUE_B = bytes((T.OPAQUE,))
