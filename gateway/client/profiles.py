@@ -20,7 +20,8 @@
     [profile.work.notify]                      # for `omads-sync listen`
     server_id = "omads-gateway"
     server_password = "..."                    # digest key of the SAN (DS 1.2 package 0)
-    nonce = ""                                 # b64 server nonce, if the server uses one
+    nonce = ""                                 # base64 of the SAN digest nonce (the
+                                               # gateway's [[notify.device]] nonce is text)
     udp = "127.0.0.1:2948"                     # WDP/UDP listener
     sip = "127.0.0.1:5060"                     # SIP MESSAGE listener
     modem = "/dev/ttyUSB0"                     # GSM modem (SMS)
@@ -28,6 +29,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -137,6 +140,11 @@ def build(name: str, raw: dict, *, mode: str | None = None) -> Profile:
     except ValueError as exc:
         raise ConfigError(f"profile {name}: {exc}") from None
     notify = NotifySpec(**raw.get("notify", {})) if raw.get("notify") else NotifySpec()
+    try:
+        base64.b64decode(notify.nonce, validate=True)
+    except (binascii.Error, ValueError):
+        raise ConfigError(f"profile {name}: notify nonce {notify.nonce!r} is not base64 "
+                          "(write the base64 of the gateway's nonce text)") from None
     state = Path(raw["state"]).expanduser() if raw.get("state") else default_state(stores, name)
     return Profile(name=name, settings=settings, stores=stores, state=state,
                    ca_file=raw.get("ca_file"), obex=raw.get("obex"), notify=notify)
