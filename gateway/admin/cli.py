@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_parser("list", help="list accounts")
 
     device = areas.add_parser("device", help="devices that synced").add_subparsers(
-        dest="action", metavar="{list}", required=True)
+        dest="action", required=True)
     p = device.add_parser("list", help="list devices seen, their user and last contact")
     p.add_argument("--user", "-u", help="only this user's devices")
     for feature in extensions.modules():
