@@ -1,20 +1,14 @@
 """Replay the client side of real SyncEvolution sessions (shared/fixtures/syncevolution)
 through SyncServer.handle, byte for byte, and check our answers."""
 
-import base64
-from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
-from gateway.ds.auth import md5_digest
 from gateway.ds.server import Request
-from gateway.store.accounts import make_secret
-from gateway.store.base import Device
 from gateway.syncml import codec
 from gateway.syncml.model import Alert, Status, Sync
+from tests.ds.replay import SESSIONS, captured_nonces, client_messages, prime_nonce
 
-ROOT = Path("/work/shared/fixtures/syncevolution/sessions")
 CHAINS = {
     "basic": ["basic-slow", "basic-twoway-changes"],
     "md5": ["md5-slow", "md5-twoway-changes", "md5-one-way-from-client",
@@ -23,49 +17,19 @@ CHAINS = {
 }
 
 
-def _client_messages(session: Path, enc: str):
-    ext = "wbxml" if enc == "wbxml" else "xml"
-    return sorted(session.glob(f"*-client.{ext}"))
-
-
-def _captured_nonces(enc: str) -> list[bytes]:
-    ext = "wbxml" if enc == "wbxml" else "xml"
-    out = [b""]
-    for f in ROOT.glob(f"{enc}-*/*-server.{ext}"):
-        msg = codec.decode_message(f.read_bytes(), codec.WBXML if enc == "wbxml" else codec.XML)
-        for c in msg.commands:
-            if isinstance(c, Status) and c.chal is not None and c.chal.meta.next_nonce:
-                out.append(base64.b64decode(c.chal.meta.next_nonce))
-    return out
-
-
-def _prime_nonce(store, msg, nonces):
-    """Give the device the nonce the captured client computed its md5 Cred with."""
-    cred = msg.header.cred
-    if cred is None or "md5" not in (cred.meta.type or ""):
-        return
-    secret = make_secret("alice", "secret")
-    data = cred.data if isinstance(cred.data, str) else cred.data.decode()
-    nonce = next(n for n in nonces if md5_digest(secret, n) == data.strip())
-    dev_id = msg.header.source.loc_uri
-    with store.transaction() as tx:
-        dev = tx.get_device(dev_id) or Device(device_id=dev_id, username="alice")
-        tx.put_device(replace(dev, nonce=nonce))
-
-
 @pytest.mark.parametrize("enc", ["xml", "wbxml"])
 @pytest.mark.parametrize("chain", list(CHAINS))
 def test_replay_syncevolution_sessions(server, store, enc, chain):
     ctype = codec.WBXML if enc == "wbxml" else codec.XML
-    nonces = _captured_nonces(enc)
+    nonces = captured_nonces(enc)
     for name in CHAINS[chain]:
-        session_dir = ROOT / f"{enc}-{name}"
+        session_dir = SESSIONS / f"{enc}-{name}"
         key = None
-        for n, path in enumerate(_client_messages(session_dir, enc)):
+        for n, path in enumerate(client_messages(session_dir)):
             body = path.read_bytes()
             msg = codec.decode_message(body, ctype)
             if n == 0:
-                _prime_nonce(store, msg, nonces)
+                prime_nonce(store, msg, nonces)
             resp = server.handle(Request(body=body, content_type=ctype, session=key,
                                          base_url="http://127.0.0.1:9/sync", peer="127.0.0.1",
                                          now=2_000_000.0 + n))
@@ -107,15 +71,15 @@ def _commands_needing_status(msg):
 
 def test_twoway_changes_capture_applies_replace_delete_add(server, store):
     ctype = codec.XML
-    nonces = _captured_nonces("xml")
+    nonces = captured_nonces("xml")
     results = {}
     for name in ("md5-slow", "md5-twoway-changes"):
         key = None
-        for n, path in enumerate(_client_messages(ROOT / f"xml-{name}", "xml")):
+        for n, path in enumerate(client_messages(SESSIONS / f"xml-{name}")):
             body = path.read_bytes()
             msg = codec.decode_message(body, ctype)
             if n == 0:
-                _prime_nonce(store, msg, nonces)
+                prime_nonce(store, msg, nonces)
             resp = server.handle(Request(body=body, content_type=ctype, session=key,
                                          base_url="http://h/s", now=3_000_000.0 + n))
             reply = codec.decode_message(resp.body, ctype)

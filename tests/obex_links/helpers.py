@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import base64
 import socket
 import subprocess
 import sys
 import time
 import types
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from gateway.ds.auth import md5_digest
-from gateway.store.accounts import make_secret
-from gateway.store.base import Device
 from gateway.syncml import codec
 from gateway.syncml.model import Status
 
@@ -23,9 +18,9 @@ if not hasattr(socket, "AF_BLUETOOTH"):
     # Bluetooth socket is never created here (we hand it a TCP socket).
     sys.modules.setdefault("bluetooth", types.SimpleNamespace(BluetoothSocket=object))
 
+from tests.ds import replay  # noqa: E402
 from PyOBEX import client as pyobex_client, headers as pyobex_headers, responses  # noqa: E402
 
-CAPTURES = Path("/work/shared/fixtures/syncevolution/sessions")
 XML = "application/vnd.syncml+xml"
 WBXML = "application/vnd.syncml+wbxml"
 
@@ -99,34 +94,15 @@ def stop(proc: subprocess.Popen) -> None:
 # -- SyncEvolution capture replay (as tests/ds/test_captures.py) ------------------------------
 
 def client_messages(session: str, enc: str) -> list[Path]:
-    ext = "wbxml" if enc == "wbxml" else "xml"
-    return sorted((CAPTURES / f"{enc}-{session}").glob(f"*-client.{ext}"))
-
-
-def captured_nonces(enc: str) -> list[bytes]:
-    ext = "wbxml" if enc == "wbxml" else "xml"
-    out = [b""]
-    for f in CAPTURES.glob(f"{enc}-*/*-server.{ext}"):
-        msg = codec.decode_message(f.read_bytes(), WBXML if enc == "wbxml" else XML)
-        for c in msg.commands:
-            if isinstance(c, Status) and c.chal is not None and c.chal.meta.next_nonce:
-                out.append(base64.b64decode(c.chal.meta.next_nonce))
-    return out
+    return replay.client_messages(replay.SESSIONS / f"{enc}-{session}")
 
 
 def prime_nonce(store: Any, body: bytes, ctype: str, nonces: list[bytes]) -> None:
     """Give the device the nonce the captured client computed its md5 Cred with."""
-    msg = codec.decode_message(body, ctype)
-    cred = msg.header.cred
-    if cred is None or "md5" not in (cred.meta.type or ""):
-        return
-    secret = make_secret("alice", "secret")
-    data = cred.data if isinstance(cred.data, str) else cred.data.decode()
-    nonce = next(n for n in nonces if md5_digest(secret, n) == data.strip())
-    dev_id = msg.header.source.loc_uri
-    with store.transaction() as tx:
-        dev = tx.get_device(dev_id) or Device(device_id=dev_id, username="alice")
-        tx.put_device(replace(dev, nonce=nonce))
+    replay.prime_nonce(store, codec.decode_message(body, ctype), nonces)
+
+
+captured_nonces = replay.captured_nonces
 
 
 def check_reply(body: bytes, request: bytes, ctype: str, n: int) -> Any:

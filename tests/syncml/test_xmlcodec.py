@@ -13,8 +13,8 @@ from lxml import etree
 from gateway.syncml.errors import EncodeError, XMLDecodeError
 from gateway.syncml.tree import NS_DEVINF, NS_METINF, NS_SYNCML, DecodeLimits, Element
 from gateway.syncml.xmlcodec import decode, encode
+from tests.syncml.captures import FIXTURES
 
-FIXTURES = Path("/work/shared/fixtures")
 SE_DIR = FIXTURES / "syncevolution"
 PUBLIC_DIR = FIXTURES / "public-traces"
 SE_XML = sorted(SE_DIR.rglob("*.xml"))

@@ -10,8 +10,8 @@ from pathlib import Path
 from lxml import etree
 
 from gateway.syncml.tree import NS_DEVINF, NS_METINF, NS_SYNCML, Element
+from tests.syncml.captures import FIXTURES
 
-FIXTURES = Path("/work/shared/fixtures")
 SYNCEVO = FIXTURES / "syncevolution"
 PUBLIC = FIXTURES / "public-traces"
 WBXML2XML = "/usr/bin/wbxml2xml"
