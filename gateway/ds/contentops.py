@@ -1,60 +1,30 @@
 """The engine's view of item content: UID, identity, merge, conversion, fingerprints.
 
-Delegates to ``gateway.content`` (convert.py / merge.py) when it provides the functions;
-otherwise falls back to simple line-based rules on vCard/vCalendar text so the engine
-keeps working (no merge, no conversion: the item is sent as stored).
+Delegates to ``gateway.content``. Content a peer sends can be anything; a function that
+fails on it gives None here (no merge, no conversion: the item is kept as it came), so
+a malformed vCard never breaks a sync.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib
 import re
 from datetime import datetime, timezone
 from typing import Any, Callable
+
+from gateway.content import convert as _convert
+from gateway.content import merge as _merge
 
 # Properties that change on every export and say nothing about the object itself.
 VOLATILE = frozenset({"PRODID", "REV", "UID", "LAST-MODIFIED", "DTSTAMP", "CREATED",
                       "X-IRMC-LUID", "SEQUENCE"})
 
-_FUNCS: dict[str, Callable[..., Any] | None] = {}
 
-
-def _content_func(module: str, name: str) -> Callable[..., Any] | None:
-    key = module + "." + name
-    if key not in _FUNCS or _FUNCS[key] is None:
-        try:
-            mod = importlib.import_module("gateway.content." + module)
-            _FUNCS[key] = getattr(mod, name, None)
-        except ImportError:
-            _FUNCS[key] = None
-    return _FUNCS[key]
-
-
-def _call(module: str, name: str, *args: Any) -> Any:
-    """Call a gateway.content function with bytes, or str if it wants text; None if absent
-    or it fails on this input."""
-    func = _content_func(module, name)
-    if func is None:
-        return None
+def _guarded(func: Callable[..., Any], *args: Any) -> Any:
     try:
         return func(*args)
-    except TypeError:
-        try:
-            return func(*[a.decode("utf-8", "replace") if isinstance(a, bytes) else a
-                          for a in args])
-        except Exception:  # noqa: BLE001 - content problems must not break a sync
-            return None
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - content problems must not break a sync
         return None
-
-
-def _as_bytes(value: Any) -> bytes | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value.encode("utf-8")
-    return bytes(value)
 
 
 def unfolded_lines(data: bytes) -> list[str]:
@@ -79,9 +49,9 @@ def _unfolded(data: bytes) -> str:
 
 
 def item_uid(data: bytes, content_type: str) -> str | None:
-    got = _call("convert", "item_uid", data, content_type)
-    if isinstance(got, (str, bytes)) and got:
-        return got if isinstance(got, str) else got.decode("utf-8", "replace")
+    got = _guarded(_convert.item_uid, data, content_type)
+    if got:
+        return got
     for match in _UID_LINE.finditer(_unfolded(data)):     # any text with a UID line
         line = match.group(0)
         if ":" in line:
@@ -107,9 +77,7 @@ def fingerprint(data: bytes) -> str:
 
 
 def same_content(a: bytes, b: bytes, content_type: str) -> bool:
-    got = _call("merge", "same_content", a, b, content_type)
-    if got is None:
-        got = _call("convert", "same_content", a, b, content_type)
+    got = _guarded(_merge.same_content, a, b, content_type)
     if isinstance(got, bool):
         return got
     return fingerprint(a) == fingerprint(b)
@@ -117,13 +85,13 @@ def same_content(a: bytes, b: bytes, content_type: str) -> bool:
 
 def merge(server: bytes, client: bytes, content_type: str, prefer: str) -> bytes | None:
     """Field-level merge, or None when no merge is available."""
-    return _as_bytes(_call("merge", "merge", server, client, content_type, prefer))
+    return _guarded(_merge.merge, server, client, content_type, prefer)
 
 
 def convert(data: bytes, from_type: str, to_type: str) -> bytes | None:
     if from_type.lower() == to_type.lower():
         return data
-    return _as_bytes(_call("convert", "convert", data, from_type, to_type))
+    return _guarded(_convert.convert, data, from_type, to_type)
 
 
 def modified_time(data: bytes) -> float | None:
