@@ -26,7 +26,7 @@ BUTEO_ID = "PC Suite Data Sync"     # Buteo's SANTest: this server id, empty pas
 
 
 def load(path: Path) -> bytes:
-    """The SAN bytes of a capture; one of them is stored as an ``xxd`` text dump."""
+    """The SAN bytes of a capture (an ``xxd`` text dump is read back to bytes too)."""
     raw = path.read_bytes()
     if re.match(rb"0{8}: ", raw):
         return bytes.fromhex("".join(line[10:49].decode() for line in raw.splitlines()))
@@ -57,12 +57,12 @@ def test_capture_decodes_and_reencodes(path):
     assert s.verify_san(data, password="", nonce=b"")
 
 
-def test_contacts_capture_is_a_hex_dump_of_the_calendar_san():
-    """Fixture note: the 'contacts' file is an xxd dump whose bytes are the calendar SAN."""
-    cal = BUTEO / "pc-suite-san-v12-two-way-calendar.san"
-    con = BUTEO / "pc-suite-san-v12-two-way-contacts.san"
-    assert con.read_bytes().startswith(b"00000000: ")
-    assert load(con) == cal.read_bytes()
+@pytest.mark.parametrize("path", CAPTURES, ids=lambda p: p.name)
+def test_capture_names_the_datastore_of_its_file(path):
+    """Each Buteo capture alerts the datastore its file is named after (calendar or contacts)."""
+    san = s.decode_san(load(path))
+    kind = path.stem.rsplit("-", 1)[-1]
+    assert san.syncs[0].server_uri.lower() == kind
 
 
 def test_buteo_contacts_generator_case_verifies():
