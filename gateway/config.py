@@ -16,7 +16,8 @@ from typing import Any, Callable
 
 from gateway import extensions
 from gateway.ds.settings import (
-    CONFLICT_POLICIES, DEFAULT_DATASTORES, DatastoreSettings, ServerSettings, normalize_uri,
+    AUTH_TYPES, CONFLICT_POLICIES, DEFAULT_DATASTORES, DatastoreSettings, ServerSettings,
+    normalize_uri,
 )
 from gateway.transport.endpoints import check_endpoint
 
@@ -26,7 +27,6 @@ __all__ = [
 ]
 
 LOG_LEVELS = ("debug", "info", "warn", "error", "critical")
-AUTH_TYPES = ("syncml:auth-md5", "syncml:auth-basic")
 
 
 class ConfigError(ValueError):

@@ -34,7 +34,8 @@ def common_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--obex", help="OBEX link instead of HTTP: tcp:HOST:PORT or serial:DEVICE")
     p.add_argument("--user", default="")
     p.add_argument("--password", default="")
-    p.add_argument("--auth", choices=sorted(profiles.AUTHS), default="md5")
+    p.add_argument("--auth", choices=sorted(profiles.AUTHS), default="md5",
+                   help="hmac = syncml:auth-MAC in an x-syncml-hmac header (HTTP only)")
     p.add_argument("--encoding", choices=sorted(profiles.ENCODINGS), default="wbxml")
     p.add_argument("--device-id", default=None)
     p.add_argument("--datastore", default="contacts", help="the server's datastore URI")

@@ -49,20 +49,24 @@ class HttpTransport:
         self.agent = Agent(reactor, contextFactory=policy, pool=self.pool)
         self.user_agent = user_agent.encode("ascii")
 
-    async def send(self, url: str, body: bytes, content_type: str) -> tuple[bytes, str]:
-        """POST one message. A reused connection the server closed meanwhile is retried
-        once on a new one (a SyncML server answers a resent message from its cache)."""
+    async def send(self, url: str, body: bytes, content_type: str, *,
+                   headers: dict[str, str] | None = None) -> tuple[bytes, str]:
+        """POST one message (``headers``: extra ones, e.g. x-syncml-hmac). A reused
+        connection the server closed meanwhile is retried once on a new one (a SyncML
+        server answers a resent message from its cache)."""
         try:
-            return await self._send(url, body, content_type)
+            return await self._send(url, body, content_type, headers)
         except _NeverAnswered:
-            return await self._send(url, body, content_type, retry=False)
+            return await self._send(url, body, content_type, headers, retry=False)
 
-    async def _send(self, url: str, body: bytes, content_type: str, *,
-                    retry: bool = True) -> tuple[bytes, str]:
+    async def _send(self, url: str, body: bytes, content_type: str,
+                    extra: dict[str, str] | None, *, retry: bool = True) -> tuple[bytes, str]:
         headers = Headers({b"Content-Type": [content_type.encode("ascii")],
                            b"Accept": [content_type.encode("ascii")],
                            b"User-Agent": [self.user_agent],
                            b"Cache-Control": [b"no-store"]})
+        for name, value in (extra or {}).items():
+            headers.setRawHeaders(name.encode("ascii"), [value.encode("utf-8")])
         try:
             d = self.agent.request(b"POST", url.encode("utf-8"), headers,
                                    FileBodyProducer(BytesIO(body)))

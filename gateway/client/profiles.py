@@ -4,7 +4,7 @@
     url = "https://sync.example.org/sync"     # or obex = "tcp:HOST:PORT" / "serial:/dev/ttyUSB0"
     user = "alice"
     password = "secret"                        # or password_env = "VAR"
-    auth = "md5"                               # md5 | basic | none
+    auth = "md5"                               # md5 | basic | hmac (HTTP only) | none
     encoding = "wbxml"                         # wbxml | xml
     device_id = "laptop-1"
     ca_file = "/etc/ssl/my-ca.pem"             # HTTPS: trust only this CA
@@ -39,10 +39,11 @@ from pathlib import Path
 from gateway.ds.auth import BASIC, MD5
 from gateway.ds.client_errors import ConfigError
 from gateway.ds.client_settings import MODE_NAMES, ClientSettings, DatastoreConfig
+from gateway.ds.hmac import MAC
 from gateway.syncml import codec
 
 ENCODINGS = {"wbxml": codec.WBXML, "xml": codec.XML}
-AUTHS = {"md5": MD5, "basic": BASIC, "none": ""}
+AUTHS = {"md5": MD5, "basic": BASIC, "hmac": MAC, "none": ""}
 VERSIONS = {"text/vcard": "3.0", "text/x-vcard": "2.1", "text/calendar": "2.0",
             "text/x-vcalendar": "1.0", "text/plain": "1.0", "text/x-vnote": "1.1"}
 LOCAL_NAMES = {"text/vcard": "contacts", "text/x-vcard": "contacts",

@@ -1,6 +1,7 @@
 """Drive one client session over a transport: the engine's bytes out, the server's in.
 
-``send(url, body, content_type)`` is any awaitable transport (HTTP, OBEX); the stores and
+``send(url, body, content_type)`` is any awaitable transport (HTTP, OBEX); with auth-MAC
+it also gets ``headers=`` (only the HTTP transport takes them). The stores and
 the client state are flushed after every message, so an interrupted session loses at
 most the message in flight. Messages can be shown (``--verbose``) and counted.
 """
@@ -72,7 +73,12 @@ async def run_session(settings: ClientSettings, stores: dict, state_file, send: 
             if obs.on_message:
                 obs.on_message("out", body, session.content_type)
             started = clock()
-            reply, ct = await send(session.url, body, session.content_type)
+            headers = session.transport_headers(body)     # auth-MAC: HTTP only
+            if headers:
+                reply, ct = await send(session.url, body, session.content_type,
+                                       headers=headers)
+            else:
+                reply, ct = await send(session.url, body, session.content_type)
             obs.latencies.append(clock() - started)
             if obs.on_message:
                 obs.on_message("in", reply, ct)

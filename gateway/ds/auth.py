@@ -1,10 +1,12 @@
-"""Authentication of a client (omads-protocol.md §3.5): auth-basic and auth-md5.
+"""Authentication of a client (omads-protocol.md §3.5): auth-basic, auth-md5, auth-MAC.
 
 md5: B64(MD5(B64(MD5("user:pass")) + ":" + nonce)), the nonce being the raw bytes we
 last gave the device (empty for a device we never challenged). ``Account.secret`` already
 holds B64(MD5("user:pass")). On success the device gets a fresh nonce (212 + Chal); bad
 credentials get 401 + Chal, missing ones 407 + Chal, an unknown type 406. Repeated
 failures per device id or peer address within a window are refused without checking.
+auth-MAC (§4.1, ds/hmac.py) comes in the transport header, not in Cred, and uses the
+same per-device nonce as md5; a header that cannot be parsed counts as bad credentials.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import hmac
 from dataclasses import dataclass, replace
 from typing import Callable
 
+from gateway.ds.hmac import MAC, HmacHeader, compute_mac
 from gateway.ds.settings import ServerSettings
 from gateway.store.base import Device
 from gateway.syncml.metinf import Meta
@@ -23,7 +26,16 @@ from gateway.syncml.model import Chal, Cred
 
 BASIC = "syncml:auth-basic"
 MD5 = "syncml:auth-md5"
-KNOWN_TYPES = (BASIC, MD5)
+KNOWN_TYPES = (BASIC, MD5, MAC)
+CRED_TYPES = (BASIC, MD5)          # the types that travel in Cred
+NONCE_TYPES = (MD5, MAC)           # the types a NextNonce serves
+_CANONICAL = {t.lower(): t for t in KNOWN_TYPES}
+
+
+def canonical_type(text: str | None) -> str:
+    """An auth type as we spell it (matched case-insensitively); unknown ones lower-cased."""
+    key = (text or "").strip().lower()
+    return _CANONICAL.get(key, key)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,14 +82,14 @@ class Authenticator:
     def challenge(self, tx, device_id: str, username: str | None, now: float) -> Chal:
         """A Chal with a new nonce, remembered for the device."""
         kind = self.settings.auth_types[0]
-        if kind != MD5:
+        if kind not in NONCE_TYPES:
             return Chal(meta=Meta(type=kind, format="b64"))
         nonce = self.random_bytes(12)
         if device_id:
             dev = tx.get_device(device_id) or Device(device_id=device_id, username=username)
             tx.put_device(replace(dev, nonce=nonce, last_seen=now,
                                   username=username or dev.username))
-        return Chal(meta=Meta(type=MD5, format="b64",
+        return Chal(meta=Meta(type=kind, format="b64",
                               next_nonce=base64.b64encode(nonce).decode("ascii")))
 
     def throttled(self, tx, device_id: str, peer: str, now: float) -> bool:
@@ -86,35 +98,47 @@ class Authenticator:
                    for k in _throttle_keys(device_id, peer))
 
     def authenticate(self, tx, *, cred: Cred | None, device_id: str, loc_name: str | None,
-                     peer: str, now: float, anonymous_ok: bool) -> AuthOutcome:
-        if cred is None:
+                     peer: str, now: float, anonymous_ok: bool,
+                     mac_header: HmacHeader | None = None, body: bytes = b"") -> AuthOutcome:
+        """``mac_header``: the parsed transport header; ``body``: the exact bytes it signs."""
+        if cred is None and mac_header is None:
             if anonymous_ok:
                 return AuthOutcome(status=200, username=None)
             return AuthOutcome(status=407, chal=self.challenge(tx, device_id, loc_name, now))
         if self.throttled(tx, device_id, peer, now):
             return AuthOutcome(status=401, chal=self.challenge(tx, device_id, loc_name, now))
-        kind = ((cred.meta.type if cred.meta else None) or BASIC).strip().lower()
-        if kind not in KNOWN_TYPES:
-            return AuthOutcome(status=406, chal=self.challenge(tx, device_id, loc_name, now))
         username = None
-        if kind in self.settings.auth_types:
-            if kind == BASIC:
-                username = self._check_basic(tx, cred)
-            else:
-                username = self._check_md5(tx, cred, device_id, loc_name)
+        if mac_header is not None and (cred is None or MAC in self.settings.auth_types):
+            kind = MAC
+            if mac_header.error is None and mac_header.algorithm.upper() != "MD5":
+                return AuthOutcome(status=406, chal=self.challenge(tx, device_id, loc_name, now))
+            if MAC in self.settings.auth_types:
+                username = self._check_mac(tx, mac_header, body, device_id, loc_name)
+        else:
+            kind = canonical_type((cred.meta.type if cred.meta else None) or BASIC)
+            if kind not in CRED_TYPES:
+                return AuthOutcome(status=406, chal=self.challenge(tx, device_id, loc_name, now))
+            if kind in self.settings.auth_types:
+                if kind == BASIC:
+                    username = self._check_basic(tx, cred)
+                else:
+                    username = self._check_md5(tx, cred, device_id, loc_name)
         if username is None:
             for key in _throttle_keys(device_id, peer):
                 tx.record_auth_failure(key, now)
             return AuthOutcome(status=401, chal=self.challenge(tx, device_id, loc_name, now))
         for key in _throttle_keys(device_id, peer):
             tx.clear_auth_failures(key)
+        # Like SyncEvolution: always hand out the nonce for the next session, for the
+        # type just used if it takes one, else for the first configured type that does.
         chal = None
-        if MD5 in self.settings.auth_types:
-            # Like SyncEvolution: always hand out the nonce for the next session.
+        nonce_kind = kind if kind in NONCE_TYPES else next(
+            (t for t in self.settings.auth_types if t in NONCE_TYPES), None)
+        if nonce_kind is not None:
             nonce = self.random_bytes(12)
             dev = tx.get_device(device_id) or Device(device_id=device_id, username=username)
             tx.put_device(replace(dev, nonce=nonce, username=username, last_seen=now))
-            chal = Chal(meta=Meta(type=MD5, format="b64",
+            chal = Chal(meta=Meta(type=nonce_kind, format="b64",
                                   next_nonce=base64.b64encode(nonce).decode("ascii")))
         return AuthOutcome(status=212, username=username, chal=chal)
 
@@ -146,3 +170,19 @@ class Authenticator:
         nonce = dev.nonce if dev is not None else b""
         expected = md5_digest(account.secret, bytes(nonce))
         return loc_name if hmac.compare_digest(expected.encode(), text.encode()) else None
+
+    def _check_mac(self, tx, header: HmacHeader, body: bytes, device_id: str,
+                   loc_name: str | None) -> str | None:
+        """The header's user when its mac signs ``body`` with the device's nonce."""
+        if header.error is not None or not header.username or not header.mac:
+            return None
+        if loc_name and loc_name != header.username:    # §4.1: username = LocName
+            return None
+        account = tx.get_account(header.username)
+        if account is None or not account.enabled:
+            return None
+        dev = tx.get_device(device_id) if device_id else None
+        nonce = dev.nonce if dev is not None and dev.nonce is not None else b""
+        expected = compute_mac(account.secret, bytes(nonce), body)
+        ok = hmac.compare_digest(expected.encode("ascii"), header.mac.strip().encode("utf-8"))
+        return header.username if ok else None

@@ -21,14 +21,15 @@ from typing import Callable
 
 from gateway.ds import client_outgoing
 from gateway.ds.alerts import new_anchor
-from gateway.ds.client_auth import challenge, credentials
+from gateway.ds.client_auth import challenge, credentials, transport_headers
 from gateway.ds.client_devinf import get_devinf, put_devinf
 from gateway.ds.client_errors import AuthError, ProtocolError, SyncFailed
 from gateway.ds.client_incoming import IncomingMixin
 from gateway.ds.client_run import DatastoreRun
-from gateway.ds.client_settings import ClientSettings
+from gateway.ds.client_settings import ClientSettings, carries_headers
 from gateway.ds.client_state import ClientState, ResumeInfo
 from gateway.ds.client_store import LocalStore
+from gateway.ds.hmac import MAC
 from gateway.ds.packaging import Packer, SyncSource
 from gateway.ds.session import DatastoreState, OpQueue
 from gateway.syncml import codec
@@ -111,6 +112,13 @@ class ClientSession(IncomingMixin):
         if self.messages > self.settings.max_messages:
             raise ProtocolError("the session does not end (message limit reached)")
         return self._process(msg)
+
+    def transport_headers(self, body: bytes) -> dict[str, str]:
+        """Headers to send with ``body`` (our latest message): the auth-MAC signature,
+        over these exact bytes with the newest nonce, when we use auth-MAC."""
+        return transport_headers(self.auth_type, self.settings.username,
+                                 self.settings.password,
+                                 self.state.nonces.get(self.settings.url), body)
 
     @property
     def ok(self) -> bool:
@@ -230,6 +238,10 @@ class ClientSession(IncomingMixin):
         kind, nonce = challenge(st.chal)
         if nonce is not None:
             self.state.nonces[self.settings.url] = nonce
+        if kind == MAC and not carries_headers(self.settings.url):
+            if st.data in (401, 407):
+                raise AuthError("the server wants syncml:auth-MAC (HMAC), which needs HTTP")
+            kind = None
         if kind:
             self.state.auth_types[self.settings.url] = kind
         if st.data in (401, 407):

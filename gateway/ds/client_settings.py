@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gateway.ds.auth import BASIC, MD5
+from gateway.ds.hmac import MAC
 from gateway.syncml import codec
 
 # omads-protocol.md §3.1: client-initiated sync alert codes.
@@ -18,13 +19,18 @@ MODE_NAMES = {
     "one-way-from-server": 204, "refresh-from-server": 205,
 }
 MODE_LABELS = {v: k for k, v in MODE_NAMES.items()}
-AUTH_NAMES = {"basic": BASIC, "md5": MD5}
+AUTH_NAMES = {"basic": BASIC, "md5": MD5, "hmac": MAC}
 
 CONTENT_TYPES = {  # datastore kind -> (CTType, VerCT) we send and prefer
     "vcard": ("text/vcard", "3.0"), "vcard21": ("text/x-vcard", "2.1"),
     "ical": ("text/calendar", "2.0"), "vcal": ("text/x-vcalendar", "1.0"),
     "note": ("text/plain", "1.0"),
 }
+
+
+def carries_headers(url: str) -> bool:
+    """Whether the link to ``url`` can carry the auth-MAC header (HTTP only here)."""
+    return url.lower().startswith(("http://", "https://"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,7 +49,7 @@ class ClientSettings:
     url: str
     username: str = ""
     password: str = ""
-    auth_type: str = MD5                # syncml:auth-basic / syncml:auth-md5; "" = none
+    auth_type: str = MD5                # syncml:auth-basic / -md5 / -MAC; "" = none
     device_id: str = "omads-sync"
     encoding: str = codec.WBXML         # codec.XML or codec.WBXML
     max_msg_size: int = 150_000         # what we can receive
@@ -56,8 +62,10 @@ class ClientSettings:
     def __post_init__(self) -> None:
         if self.encoding not in (codec.XML, codec.WBXML):
             raise ValueError(f"unknown encoding {self.encoding!r}")
-        if self.auth_type not in ("", BASIC, MD5):
+        if self.auth_type not in ("", BASIC, MD5, MAC):
             raise ValueError(f"unknown auth type {self.auth_type!r}")
+        if self.auth_type == MAC and not carries_headers(self.url):
+            raise ValueError("auth type hmac (syncml:auth-MAC) needs an http(s) URL")
         for ds in self.datastores:
             if ds.mode not in MODE_LABELS:
                 raise ValueError(f"unknown sync mode {ds.mode!r}")

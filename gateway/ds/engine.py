@@ -13,6 +13,7 @@ from typing import Callable
 from gateway.ds import alerts, devinf_exchange, maps, outgoing, syncdata
 from gateway.ds.auth import Authenticator
 from gateway.ds.context import MessageContext
+from gateway.ds.hmac import HmacHeader
 from gateway.ds.packaging import Packer, SyncSource, status_only
 from gateway.ds.session import ALERTED, DONE, SENDING, OpQueue, SessionState, aside_device
 from gateway.ds.settings import ServerSettings
@@ -62,8 +63,10 @@ class Engine:
 
     # -- one message -----------------------------------------------------------------
     def process(self, tx, state: SessionState, msg: Message, *, encoding: str, base_url: str,
-                now: float, peer: str) -> tuple[Message, bytes, bool]:
-        """The reply, its encoding, and whether the session ended with it."""
+                now: float, peer: str, mac_header: HmacHeader | None = None,
+                body: bytes = b"") -> tuple[Message, bytes, bool]:
+        """The reply, its encoding, and whether the session ended with it. ``mac_header``
+        is the transport's auth-MAC header, ``body`` the exact bytes it signs."""
         hdr = msg.header
         state.out_msg_id += 1
         if hdr.meta is not None:
@@ -78,7 +81,7 @@ class Engine:
         if hdr.ver_dtd not in SUPPORTED_VERSIONS:
             return *self._refuse_all(ctx, msg, header, packer, 505, None), True
         if not state.authenticated:
-            outcome = self._authenticate(ctx, msg, peer)
+            outcome = self._authenticate(ctx, msg, peer, mac_header, body)
             if not outcome.ok:
                 code = outcome.status if outcome.status in (401, 407) else 401
                 reply, body = self._refuse_all(ctx, msg, header, packer, code, outcome,
@@ -112,7 +115,8 @@ class Engine:
                     self._start_sending(ctx, ds)
         return self._reply(ctx, msg, header, packer, hdr_st)
 
-    def _authenticate(self, ctx: MessageContext, msg: Message, peer: str):
+    def _authenticate(self, ctx: MessageContext, msg: Message, peer: str,
+                      mac_header: HmacHeader | None, body: bytes):
         hdr, state = msg.header, ctx.state
         cred = hdr.cred
         alerts_ = [c for c in msg.commands if isinstance(c, Alert)]
@@ -124,7 +128,8 @@ class Engine:
         loc_name = hdr.source.loc_name if hdr.source else None
         outcome = self.auth.authenticate(ctx.tx, cred=cred, device_id=state.device_id,
                                          loc_name=loc_name, peer=peer, now=ctx.now,
-                                         anonymous_ok=anonymous_ok)
+                                         anonymous_ok=anonymous_ok, mac_header=mac_header,
+                                         body=body)
         if outcome.ok:
             state.authenticated = True
             state.username = outcome.username or ""

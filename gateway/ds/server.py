@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from gateway.ds.engine import Engine
+from gateway.ds.hmac import HmacHeader
 from gateway.ds.session import SessionState
 from gateway.ds.settings import ServerSettings
 from gateway.store.base import StoreError, status_for
@@ -31,6 +32,7 @@ class Request:
     base_url: str
     peer: str = ""
     now: float
+    hmac: HmacHeader | None = None   # the parsed x-syncml-hmac header (HTTP), if any
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,25 +77,29 @@ class SyncServer:
                                       error_status_hint=413)
         msg = codec.decode_message(request.body, encoding, limits=self.settings.limits)
         out = self.handle_message(msg, session=request.session, base_url=request.base_url,
-                                  peer=request.peer, now=request.now, encoding=encoding)
+                                  peer=request.peer, now=request.now, encoding=encoding,
+                                  mac_header=request.hmac, body=request.body)
         return Response(body=out.body, content_type=encoding, session=out.session)
 
     def handle_message(self, msg: Message, *, session: str | None, base_url: str,
-                       peer: str = "", now: float, encoding: str = codec.XML) -> Outcome:
+                       peer: str = "", now: float, encoding: str = codec.XML,
+                       mac_header: HmacHeader | None = None, body: bytes = b"") -> Outcome:
+        """``mac_header`` and the exact received ``body`` serve auth-MAC (ds/hmac.py)."""
         try:
             with self.store.transaction() as tx:
                 state = self._load(tx, session, msg, now=now, peer=peer, encoding=encoding)
                 if session is not None and state.last_msg_id == msg.header.msg_id \
                         and state.last_reply:
-                    body = state.cached_reply
+                    cached = state.cached_reply
                     self._note("resent message answered from cache", session=state.key,
                                msg_id=msg.header.msg_id)
-                    return Outcome(message=codec.decode_message(body, encoding), body=body,
+                    return Outcome(message=codec.decode_message(cached, encoding), body=cached,
                                    session=state.key, key=state.key, resent=True)
-                reply, body, ended = self.engine.process(tx, state, msg, encoding=encoding,
-                                                         base_url=base_url, now=now, peer=peer)
-                self._finish_message(tx, state, msg, body, ended)
-                return Outcome(message=reply, body=body, session=None if ended else state.key,
+                reply, out, ended = self.engine.process(tx, state, msg, encoding=encoding,
+                                                        base_url=base_url, now=now, peer=peer,
+                                                        mac_header=mac_header, body=body)
+                self._finish_message(tx, state, msg, out, ended)
+                return Outcome(message=reply, body=out, session=None if ended else state.key,
                                key=state.key)
         except StoreError as exc:
             code = status_for(exc)

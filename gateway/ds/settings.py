@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from gateway.syncml.tree import DEFAULT_LIMITS, DecodeLimits
 
 CONFLICT_POLICIES = ("server-wins", "client-wins", "newer-wins", "duplicate", "merge")
+# omads-protocol.md §3.5 / §4.1; auth-MAC travels in the HTTP header x-syncml-hmac.
+AUTH_TYPES = ("syncml:auth-md5", "syncml:auth-basic", "syncml:auth-MAC")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,7 +85,7 @@ class ServerSettings:
         names = [normalize_uri(d.name) for d in self.datastores]
         if len(set(names)) != len(names):
             raise ValueError("datastore names must be unique")
-        unknown = [a for a in self.auth_types if a not in ("syncml:auth-md5", "syncml:auth-basic")]
+        unknown = [a for a in self.auth_types if a not in AUTH_TYPES]
         if unknown:
             raise ValueError(f"unsupported auth types: {', '.join(unknown)}")
 

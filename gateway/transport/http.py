@@ -5,7 +5,9 @@ the reply is the engine's next message in the same encoding. The session key tra
 the query parameter ``s`` of the RespURI the engine hands out. ``GET /`` is a short page
 for humans. Peer errors become HTTP 400/404/413/415 with a one-line log; anything
 unexpected becomes a 500 without details to the peer. Bodies larger than the configured
-limit are refused from the Content-Length header, before the body is read.
+limit are refused from the Content-Length header, before the body is read. An
+``x-syncml-hmac`` header (auth-MAC, omads-protocol.md §4.1) is parsed here and handed to
+the engine, which checks it against the exact body; our replies carry no such header.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from twisted.web import pages, server
 from twisted.web.resource import Resource
 
 from gateway import __version__
+from gateway.ds.hmac import HEADER as HMAC_HEADER
+from gateway.ds.hmac import read_header
 from gateway.ds.server import Request, Response
 from gateway.syncml.errors import RemoteProtocolError
 from gateway.transport.logs import get_logger
@@ -185,9 +189,10 @@ class SyncResource(Resource):
                                       f"body over {self._max} bytes")
         if not body:
             return self._answer_error(request, 400, peer, session, "empty body")
+        mac = read_header(request.requestHeaders.getRawHeaders(HMAC_HEADER.encode("ascii")))
         message = Request(body=body, content_type=content_type, session=session,
                           base_url=self.base_url(request), peer=peer,
-                          now=self._reactor.seconds())
+                          now=self._reactor.seconds(), hmac=mac)
         gone: list[Failure] = []
         request.notifyFinish().addErrback(gone.append)
         d = self._serializer.run(session, self._engine.handle, message)
