@@ -4,8 +4,10 @@ Carriers (any combination): WDP over UDP (``--udp HOST:PORT``, port 2948 by defa
 MESSAGE over UDP (``--sip HOST:PORT``), SMS from a GSM modem (``--modem /dev/ttyX``), and
 an OBEX server link (``--obex-listen tcp:PORT:interface=… | serial:/dev/ttyX``) over which
 a gateway dials us, PUTs the SAN and runs the session (we are OBEX server and SyncML
-client). A SAN with a bad digest or server id, or naming none of our datastores, is
-logged and ignored (san_check.py). Syncs run one at a time; ``--once`` exits after one.
+client). Every carrier takes both SAN forms: the DS 1.2 binary package 0 and the SyncML
+1.0/1.1 message (san_forms.py). A SAN with a bad digest, Cred or server id, or naming
+none of our datastores, is logged and ignored. Syncs run one at a time; ``--once`` exits
+after one.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import dataclasses
 from twisted.internet import defer
 from twisted.internet.protocol import DatagramProtocol
 
-from gateway.client import san_check
+from gateway.client import san_forms
 from gateway.client.obex_server import ObexClientLink
 from gateway.ds.client_errors import ClientError
 from gateway.notify import sip, sms
@@ -63,16 +65,20 @@ class Listener:
         self.stderr.write(f"omads-sync listen: {text}\n")
         self.stderr.flush()
 
-    def verdict(self, data: bytes, origin: str):
-        result = san_check.check(data, server_id=self.server_id, password=self.password,
-                                 nonce_b64=self.nonce,
+    def verdict(self, data: bytes, origin: str, content_type: str | None = None):
+        """The accepted SAN (either form), or None after logging why it is ignored."""
+        result = san_forms.check(data, content_type, server_id=self.server_id,
+                                 password=self.password, nonce_b64=self.nonce,
                                  datastores=self.profile.settings.datastores)
-        if isinstance(result, san_check.Refused):
+        if isinstance(result, san_forms.Refused):
             self.log(f"ignored a notification from {origin}: {result.reason}")
             return None
         if self.busy:
             self.log(f"ignored a notification from {origin}: a sync is running")
             return None
+        if isinstance(result, san_forms.LegacyAccepted):
+            how = "with good credentials" if result.authenticated else "without credentials"
+            origin = f"{origin} (SyncML {result.ver_dtd} form, {how})"
         self.log(f"notification from {origin}: syncing {result.modes}")
         return result
 
@@ -83,8 +89,8 @@ class Listener:
         return dataclasses.replace(self.profile, settings=dataclasses.replace(
             settings, datastores=stores))
 
-    def on_san(self, data: bytes, origin: str) -> None:
-        accepted = self.verdict(data, origin)
+    def on_san(self, data: bytes, origin: str, content_type: str | None = None) -> None:
+        accepted = self.verdict(data, origin, content_type)
         if accepted is not None:
             defer.ensureDeferred(self._sync(self.profile_for(accepted)))
 
@@ -108,7 +114,8 @@ class Listener:
     # -- carriers ----------------------------------------------------------------------
     def on_wdp(self, datagram: bytes, origin: str) -> None:
         try:
-            self.on_san(san_check.unwrap_push(datagram), origin)
+            body, content_type = san_forms.unwrap_push(datagram)
+            self.on_san(body, origin, content_type)
         except DecodeError as exc:
             self.log(f"ignored a datagram from {origin}: {exc}")
 
@@ -120,13 +127,27 @@ class Listener:
             return
         if not isinstance(msg, sip.SipRequest):
             return
-        code, reason = (200, "OK") if msg.method == "MESSAGE" else (405, "Method Not Allowed")
+        content_type = msg.header("Content-Type")
+        extra: tuple[tuple[str, str], ...] = ()
+        if msg.method != "MESSAGE":
+            code, reason = 405, "Method Not Allowed"
+            extra = (("Allow", "MESSAGE"),)
+        elif not san_forms.acceptable(content_type):     # RFC 3428 §7: 415 with Accept
+            code, reason = 415, "Unsupported Media Type"
+            extra = (("Accept", ", ".join(san_forms.SAN_TYPES)),)
+        else:
+            code, reason = 200, "OK"
         keep = [(n, v) for n, v in msg.headers
                 if sip.canonical_name(n) in ("Via", "From", "To", "Call-ID", "CSeq")]
         port.write(bytes(sip.SipResponse(status=code, reason=reason,
-                                         headers=(*keep, ("Content-Length", "0")))), addr)
-        if msg.method == "MESSAGE":
-            self.on_san(msg.body, f"SIP {addr[0]}:{addr[1]}")
+                                         headers=(*keep, *extra, ("Content-Length", "0")))),
+                   addr)
+        origin = f"SIP {addr[0]}:{addr[1]}"
+        if code == 200:
+            self.on_san(msg.body, origin, content_type)
+        elif code == 415:
+            self.log(f"ignored a notification from {origin}: content type "
+                     f"{content_type!r} is not a SAN")
 
     def on_sms(self, pdu: bytes) -> None:
         try:

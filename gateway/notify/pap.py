@@ -2,7 +2,8 @@
 
 ``build_push_request`` makes the ``multipart/related`` body that carries the PAP
 push-message (control entity) and the SAN (content entity, ``X-Wap-Application-Id:
-x-wap-application:push.syncml``); ``parse_push_response`` reads the PPG's answer with
+x-wap-application:push.syncml``, labelled with the SAN form's media type);
+``parse_push_response`` reads the PPG's answer with
 a parser that refuses entity declarations and internal DTD subsets (omads-protocol.md §7.3).
 
 Carrier note: send only the Content-Type returned here (plus auth); Kannel's PPG copies
@@ -111,10 +112,14 @@ def control_document(*, push_id: str, address: str, deliver_before: dt.datetime 
 
 def build_push_request(*, san: bytes, push_id: str, number: str, ppg_host: str,
                        boundary: str, deliver_before: dt.datetime | None = None,
-                       qos: QualityOfService | None = None) -> PushRequest:
-    """The multipart/related PAP request that pushes ``san`` to ``number``."""
+                       qos: QualityOfService | None = None,
+                       content_type: str = SAN_CONTENT_TYPE) -> PushRequest:
+    """The multipart/related PAP request that pushes ``san`` to ``number``;
+    ``content_type`` labels it (the SyncML type for the legacy 1.1 form, §6.2)."""
     if not _BOUNDARY.fullmatch(boundary) or boundary.endswith(" "):
         raise ValueError("bad multipart boundary")
+    if not re.fullmatch(r"[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+", content_type):
+        raise ValueError(f"bad content type {content_type!r}")
     delim = b"--" + boundary.encode("ascii")
     if delim in san:
         raise ValueError("the boundary occurs in the SAN bytes; pick another")
@@ -126,7 +131,7 @@ def build_push_request(*, san: bytes, push_id: str, number: str, ppg_host: str,
         b"",
         control,
         delim,
-        b"Content-Type: " + SAN_CONTENT_TYPE.encode("ascii"),
+        b"Content-Type: " + content_type.encode("ascii"),
         b"X-Wap-Application-Id: " + SYNCML_APP_ID.encode("ascii"),
         b"",
         san,

@@ -19,12 +19,14 @@ from gateway.notify.errors import SANDecodeError
 from gateway.notify.tables import content_type_name
 from gateway.syncml.devinf import DevInf
 from gateway.syncml.metinf import Meta
+from gateway.syncml.items import Cred
 from gateway.syncml.model import Alert, Item, Location, Message, SyncBody, SyncHdr
 
 DIGEST_SIZE = 16
 HEADER_SIZE = 8            # fixed part of the notification header, before the server id
 VERSION_1_2 = 12           # 10 * major + minor
 SYNC_TYPES = range(206, 211)   # alert codes a SAN may carry (omads-protocol.md §3.1)
+TWO_WAY_BY_SERVER = 206   # the alert of a SAN for "all datastores" in the legacy form
 SAN_SYNC_CAP = 7           # DevInf SyncCap SyncType "server alerted sync" (§3.2)
 
 
@@ -179,8 +181,10 @@ def verify_san(data: bytes, *, password: str, nonce: bytes = b"",
 # -- legacy SyncML 1.0/1.1 SAN (a SyncML message as package 0, §6.2) -------------------------
 
 
-def legacy_san_message(san: SAN, *, ver_dtd: str = "1.1") -> Message:
-    """The SyncML 1.0/1.1 form: one Alert (206..210) per sync type, one Item per datastore."""
+def legacy_san_message(san: SAN, *, ver_dtd: str = "1.1", cred: Cred | None = None) -> Message:
+    """The SyncML 1.0/1.1 form: one Alert (206..210) per sync type, one Item per datastore
+    (no syncs: one Alert 206 without Item); ``cred`` (san_legacy.server_cred) goes in the
+    SyncHdr."""
     commands: list[Alert] = []
     by_type: dict[int, list[Item]] = {}
     for sync in san.syncs:
@@ -188,11 +192,14 @@ def legacy_san_message(san: SAN, *, ver_dtd: str = "1.1") -> Message:
         item = Item(source=Location(loc_uri=sync.server_uri),
                     meta=Meta(type=mime) if mime else None)
         by_type.setdefault(sync.sync_type, []).append(item)
+    if not san.syncs:                    # all datastores: one Alert without Item
+        by_type[TWO_WAY_BY_SERVER] = []
     for n, (code, items) in enumerate(by_type.items(), start=1):
         commands.append(Alert(cmd_id=str(n), data=code, items=tuple(items)))
     header = SyncHdr(ver_dtd=ver_dtd, ver_proto=f"SyncML/{ver_dtd}",
                      session_id=str(san.session_id), msg_id="1",
-                     target=Location(loc_uri="/"), source=Location(loc_uri=san.server_id))
+                     target=Location(loc_uri="/"), source=Location(loc_uri=san.server_id),
+                     cred=cred)
     return Message(header=header, body=SyncBody(commands=tuple(commands), final=True))
 
 

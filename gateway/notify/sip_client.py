@@ -131,6 +131,7 @@ class SipConfig:
     event: str | None = None          # NOTIFY only
     subscription_state: str = "terminated"
     accept_contact: str | None = sip.SAN_ACCEPT_CONTACT
+    content_type: str = sip.SAN_CONTENT_TYPE   # the legacy 1.1 form: the SyncML type (§6.2)
     username: str | None = None
     password: str | None = None
     max_auth_attempts: int = 2
@@ -194,7 +195,7 @@ class SanSender:
             method=c.method, request_uri=c.target_uri, to_uri=c.target_uri, from_uri=c.from_uri,
             from_tag=self.from_tag, call_id=self.call_id, cseq=self.cseq, branch=self.branch,
             via_host=c.via_host, via_port=c.via_port, transport=c.transport, body=self.body,
-            extra_headers=extra + auth)
+            content_type=c.content_type, extra_headers=extra + auth)
         self.tx = ClientTransaction(bytes(self.request), now, t1=c.t1, t2=c.t2, t4=c.t4,
                                     reliable=c.transport.upper() != "UDP")
 

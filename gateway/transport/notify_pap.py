@@ -2,7 +2,8 @@
 
 POST of a multipart/related document (``notify.pap.build_push_request``): the PAP
 control entity addressed ``WAPPUSH=<msisdn>/TYPE=PLMN@<ppg_host>`` and the SAN with
-``X-Wap-Application-Id: x-wap-application:push.syncml``. Credentials go in the query
+``X-Wap-Application-Id: x-wap-application:push.syncml``, labelled with the payload's
+media type (the SyncML type for the legacy 1.1 form). Credentials go in the query
 (Kannel's ``username``/``password``). Only Content-Type is sent as a header of our own:
 Kannel copies a PI's request headers (User-Agent, Accept...) into the pushed WSP headers
 (peers lab §1.3). A PAP result code 1xxx means the PPG accepted it: sent.
@@ -52,7 +53,8 @@ class PAPCarrier:
         boundary = "omads-" + secrets.token_hex(12)
         try:
             request = build_push_request(san=payload.san, push_id=push_id, number=address,
-                                         ppg_host=self.settings.ppg_host, boundary=boundary)
+                                         ppg_host=self.settings.ppg_host, boundary=boundary,
+                                         content_type=payload.content_type)
         except ValueError as e:
             raise CarrierError(f"cannot build the PAP request: {e}") from None
         headers = Headers({b"Content-Type": [request.content_type.encode("ascii")]})

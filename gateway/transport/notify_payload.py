@@ -2,8 +2,11 @@
 
 The DS 1.2 binary package 0 (``application/vnd.syncml.ds.notification``), or for a
 device whose DevInf is older than 1.2 the SyncML 1.1 message form in WBXML
-(``application/vnd.syncml+wbxml``), chosen by ``notify.san.san_form_for``
-(omads-protocol.md §6.1, §6.2). Each datastore becomes one entry with sync type 206
+(``application/vnd.syncml+wbxml``, with an auth-md5 Cred when the device has a server
+password), chosen by the device's ``form`` or else ``notify.san.san_form_for`` on its
+stored DevInf (omads-protocol.md §6.1, §6.2). Every carrier labels the SAN with
+``Payload.content_type``: the WSP push header (SMS, UDP), the PAP content entity, the SIP
+Content-Type. Each datastore becomes one entry with sync type 206
 (two-way, server alerted), the SAN number of its preferred content type and its name.
 """
 
@@ -13,6 +16,7 @@ from dataclasses import dataclass
 
 from gateway.ds.settings import DatastoreSettings
 from gateway.notify import san as sanlib
+from gateway.notify import san_legacy
 from gateway.notify.tables import san_content_code
 from gateway.notify.wsp import SAN_CONTENT_TYPE, SYNCML_APP_ID, WspHeader, WspPush, encode_push
 from gateway.store.base import Device
@@ -63,6 +67,32 @@ def san_form(device: Device | None, nd: NotifyDevice | None) -> str:
     return sanlib.san_form_for(devinf)
 
 
+def encode_form(san: sanlib.SAN, form: str, *, password: str | None,
+                nonce: bytes = b"") -> tuple[bytes, str]:
+    """The package 0 bytes of ``san`` in ``form`` and their media type.
+
+    1.2: the binary SAN, its digest made with ``password`` (all-zero without one).
+    1.1: the SyncML 1.1 message in WBXML; with a ``password`` its SyncHdr carries an
+    auth-md5 Cred over ``server-id:password`` and ``nonce`` (omads-protocol.md §6.2, §3.5).
+    """
+    if form == "1.1":
+        cred = (None if password is None
+                else san_legacy.server_cred(san.server_id, password, nonce))
+        msg = sanlib.legacy_san_message(san, cred=cred)
+        return encode_message(msg, LEGACY_CONTENT_TYPE), LEGACY_CONTENT_TYPE
+    return sanlib.encode_san(san, password=password, nonce=nonce), SAN_CONTENT_TYPE
+
+
+def device_san(server_id: str, *, device: Device | None, nd: NotifyDevice | None,
+               password: str | None, session_id: int,
+               syncs: tuple[sanlib.SANSync, ...] = ()) -> tuple[bytes, str]:
+    """A SAN for one device outside the queue (e.g. an OBEX dial-out PUT): the form its
+    settings or DevInf ask for (``san_form``), and the media type to label it with."""
+    san = sanlib.SAN(server_id=server_id, session_id=session_id, syncs=syncs)
+    return encode_form(san, san_form(device, nd), password=password,
+                       nonce=nd.nonce if nd else b"")
+
+
 def build_payload(notification: Notification, *, server_id: str,
                   datastores: tuple[DatastoreSettings, ...], device: Device | None,
                   nd: NotifyDevice | None, ui_mode: int = 0) -> Payload:
@@ -78,13 +108,8 @@ def build_payload(notification: Notification, *, server_id: str,
                      initiator=sanlib.Initiator.SERVER,
                      session_id=notification.id & 0xFFFF, syncs=syncs)
     form = san_form(device, nd)
-    if form == "1.1":
-        body = encode_message(sanlib.legacy_san_message(san), LEGACY_CONTENT_TYPE)
-        ctype = LEGACY_CONTENT_TYPE
-    else:
-        body = sanlib.encode_san(san, password=nd.server_password if nd else None,
-                                 nonce=nd.nonce if nd else b"")
-        ctype = SAN_CONTENT_TYPE
+    body, ctype = encode_form(san, form, password=nd.server_password if nd else None,
+                              nonce=nd.nonce if nd else b"")
     push = encode_push(WspPush(tid=notification.id & 0xFF, content_type=ctype, body=body,
                                headers=(WspHeader(name="X-Wap-Application-Id",
                                                   value=SYNCML_APP_ID),)))

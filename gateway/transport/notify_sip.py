@@ -1,5 +1,7 @@
 """SAN over SIP: a MESSAGE (or NOTIFY) with the SAN as its binary body, over UDP or TCP,
 straight to the target's host or through a configured proxy (omads-protocol.md §7.4).
+Its Content-Type is the payload's: the DS 1.2 SAN type, or the SyncML type of the legacy
+1.1 form (§6.2).
 
 Hosts ``notify.sip_client.SanSender`` (the RFC 3261 non-INVITE transaction with timers
 E/F/K and digest answers): one UDP socket or TCP connection per send. A 200 from the
@@ -139,10 +141,12 @@ class SIPCarrier:
     def sms_parts(self, payload: Payload) -> int:
         return 0
 
-    def _config(self, target: str, via_port: int, transport: str) -> SipConfig:
+    def _config(self, target: str, via_port: int, transport: str,
+                content_type: str) -> SipConfig:
         s = self.settings
         return SipConfig(target_uri=target, from_uri=s.from_uri, via_host=s.local_host,
                          via_port=via_port, transport=transport, method=s.method,
+                         content_type=content_type,
                          event=s.event if s.method == "NOTIFY" else None,
                          username=s.username, password=s.password)
 
@@ -170,7 +174,7 @@ class SIPCarrier:
         exchange = _Exchange(self.reactor, lambda data: udp.write(data, (ip, port)), done)
         udp = self.reactor.listenUDP(0, _UDP(exchange), interface=self.settings.local_host)
         try:
-            config = self._config(target, udp.getHost().port, "UDP")
+            config = self._config(target, udp.getHost().port, "UDP", payload.content_type)
             try:
                 sender = SanSender(config, payload.san, self.reactor.seconds(), rng=self.rng)
             except ValueError as e:
@@ -193,7 +197,8 @@ class SIPCarrier:
         exchange = _Exchange(self.reactor, proto.transport.write, done)
         proto.exchange = exchange
         try:
-            config = self._config(target, proto.transport.getHost().port, "TCP")
+            config = self._config(target, proto.transport.getHost().port, "TCP",
+                                  payload.content_type)
             exchange.start(SanSender(config, payload.san, self.reactor.seconds(), rng=self.rng))
             return (yield done)
         finally:
