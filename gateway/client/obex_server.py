@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from twisted.internet import defer
 from twisted.internet.endpoints import serverFromString
 
+from gateway.client import san_forms
 from gateway.client.runner import StateFile, flush_all
 from gateway.ds.client_engine import ClientSession
 from gateway.ds.client_errors import ClientError
 from gateway.obex import ServerConfig
-from gateway.obex.constants import TYPE_SYNCML_SAN
 from gateway.syncml.errors import RemoteProtocolError
 
 
@@ -42,10 +42,12 @@ class Responder:
     def handle(self, request) -> Answer:
         listener = self.listener
         if self.session is None:
-            if request.content_type.lower() != TYPE_SYNCML_SAN:
+            base = request.content_type.split(";")[0].strip().lower()
+            if base not in san_forms.SAN_TYPES:     # the DS 1.2 SAN or the SyncML 1.1 form
                 raise RemoteProtocolError("expected a notification first",
                                           error_status_hint=415)
-            accepted = listener.verdict(request.body, f"OBEX {request.peer or 'link'}")
+            accepted = listener.verdict(request.body, f"OBEX {request.peer or 'link'}",
+                                        request.content_type)
             if accepted is None:
                 raise RemoteProtocolError("notification refused", error_status_hint=403)
             from gateway.client.cli import open_stores

@@ -19,7 +19,7 @@
 
     [profile.work.notify]                      # for `omads-sync listen`
     server_id = "omads-gateway"
-    server_password = "..."                    # digest key of the SAN (DS 1.2 package 0)
+    server_password = "..."                    # checks the SAN: 1.2 digest key, 1.1 Cred
     nonce = ""                                 # base64 of the SAN digest nonce (the
                                                # gateway's [[notify.device]] nonce is text)
     udp = "127.0.0.1:2948"                     # WDP/UDP listener

@@ -13,6 +13,8 @@ from twisted.internet.defer import maybeDeferred
 from gateway.ds.server import SyncServer
 from gateway.extensions import FeatureError, FeatureUsageError
 from gateway.notify.san import SAN, encode_san
+from gateway.store.notifications import NotifyDevice
+from gateway.transport import notify_payload
 from gateway.transport.obex_dial import DialError, alerted_session, dial, parse_via
 from gateway.transport.obex_feature import ENCODINGS, SECTION, Settings
 
@@ -49,8 +51,13 @@ def sync_device(args: Any, store: Any, out: Any, *, reactor: Any = None,
     except ValueError as e:
         _fail(err, str(e), 2)
     encoding = ENCODINGS[args.encoding or (handset.encoding if handset else "wbxml")]
-    san = make_san(settings.server.server_id,
-                   password=handset.san_password if handset else None)
+    with store.transaction() as tx:
+        device = tx.get_device(args.device)
+    san, san_type = notify_payload.device_san(
+        settings.server.server_id, device=device,
+        nd=NotifyDevice(device_id=args.device, form=handset.form if handset else "auto"),
+        password=handset.san_password if handset else None,
+        session_id=secrets.randbelow(1 << 16))
     engine = SyncServer(settings.server, store)
     if reactor is None:
         from twisted.internet import reactor
@@ -63,7 +70,8 @@ def sync_device(args: Any, store: Any, out: Any, *, reactor: Any = None,
         d = maybeDeferred(dial, reactor, target, timeout=args.timeout,
                           config=own.client_config())
         d.addCallback(lambda client: alerted_session(
-            client, engine=engine, run=run, san=san, reactor=reactor, peer=target.text,
+            client, engine=engine, run=run, san=san, san_type=san_type, reactor=reactor,
+            peer=target.text,
             encoding=encoding, base_url="obex://" + target.kind))
         guard = reactor.callLater(args.timeout * 10, d.cancel)
         d.addBoth(lambda r: box.setdefault("result", r))

@@ -8,10 +8,11 @@ from typing import Any
 
 from gateway.obex import ClientConfig, ServerConfig
 from gateway.obex.constants import TYPE_SYNCML_WBXML, TYPE_SYNCML_XML
+from gateway.store.notifications import SAN_FORMS
 
 SECTION = "obex"
 _KEYS = {"listen", "max_packet_length", "idle_timeout", "allow_no_target", "handset"}
-_HANDSET_KEYS = {"device", "via", "encoding", "san_password"}
+_HANDSET_KEYS = {"device", "via", "encoding", "san_password", "form"}
 ENCODINGS = {"wbxml": TYPE_SYNCML_WBXML, "xml": TYPE_SYNCML_XML}
 
 
@@ -23,6 +24,7 @@ class Handset:
     via: str
     encoding: str = "wbxml"
     san_password: str | None = None
+    form: str = "auto"          # SAN form: auto (from the stored DevInf), 1.2 or 1.1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,8 +107,11 @@ def parse(checker: Any, doc: Any) -> Settings:
         enc = checker.get(h, "encoding", where + ": ", "wbxml", _check(
             lambda v: v in ENCODINGS, "must be wbxml or xml"))
         pw = checker.get(h, "san_password", where + ": ", None, text)
+        form = checker.get(h, "form", where + ": ", "auto", _check(
+            lambda v: v in SAN_FORMS, "must be " + ", ".join(SAN_FORMS)))
         if device and via:
-            handsets.append(Handset(device=device, via=via, encoding=enc, san_password=pw))
+            handsets.append(Handset(device=device, via=via, encoding=enc, san_password=pw,
+                                    form=form))
     return Settings(listen=tuple(listen), max_packet_length=int(size),
                     idle_timeout=float(idle), allow_no_target=no_target,
                     handsets=tuple(handsets))

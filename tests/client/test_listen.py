@@ -155,7 +155,9 @@ def sms_deliver_hex(submit_hex: str) -> str:
 
 
 @pytest.mark.interop
-def test_gateway_dials_the_client_over_obex(gateway, tmp_path):
+@pytest.mark.parametrize("form", ["1.2", "1.1"])
+def test_gateway_dials_the_client_over_obex(gateway, tmp_path, form):
+    """The gateway PUTs the SAN in the handset's configured form, then runs the session."""
     seed(gateway)
     port = free_port()
     proc = ListenProc(tmp_path, *client_args(gateway, tmp_path / "items"),
@@ -163,7 +165,7 @@ def test_gateway_dials_the_client_over_obex(gateway, tmp_path):
     conf = tmp_path / "admin.toml"
     try:
         proc.wait_for("OBEX server on")
-        conf.write_text(admin_config(gateway), "utf-8")
+        conf.write_text(admin_config(gateway, form), "utf-8")
         done = subprocess.run([sys.executable, "-m", "gateway.admin.cli", "--config", str(conf),
                                "device", "sync", "omads-listener", "--via",
                                f"obex:tcp:127.0.0.1:{port}"], cwd=ROOT, capture_output=True,
@@ -172,11 +174,12 @@ def test_gateway_dials_the_client_over_obex(gateway, tmp_path):
         assert proc.finish() == 0, proc.stderr
     finally:
         proc.stop()
+    assert ("SyncML 1.1 form, with good credentials" in proc.stderr) == (form == "1.1")
     assert contacts(folder_items(tmp_path / "items")) == contacts(gateway.items())
 
 
-def admin_config(gateway) -> str:
+def admin_config(gateway, form: str = "auto") -> str:
     from tests.interop.gateway import interop_config
     return interop_config(free_port(), gateway.db) + (
         '\n[obex]\nlisten = []\n\n[[obex.handset]]\ndevice = "omads-listener"\n'
-        'via = "obex:tcp:127.0.0.1:1"\nsan_password = "sanpw"\n')
+        f'via = "obex:tcp:127.0.0.1:1"\nsan_password = "sanpw"\nform = "{form}"\n')
