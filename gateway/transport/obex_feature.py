@@ -108,7 +108,7 @@ def parse(checker: Any, doc: Any) -> Settings:
             lambda v: v in ENCODINGS, "must be wbxml or xml"))
         pw = checker.get(h, "san_password", where + ": ", None, text)
         form = checker.get(h, "form", where + ": ", "auto", _check(
-            lambda v: v in SAN_FORMS, "must be " + ", ".join(SAN_FORMS)))
+            lambda v: v in SAN_FORMS, "must be one of " + ", ".join(SAN_FORMS)))
         if device and via:
             handsets.append(Handset(device=device, via=via, encoding=enc, san_password=pw,
                                     form=form))

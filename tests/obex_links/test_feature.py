@@ -29,10 +29,11 @@ def test_parse_all_keys() -> None:
                    "bluetooth:channel=7"],
         "max_packet_length": 4096, "idle_timeout": 30, "allow_no_target": True,
         "handset": [{"device": "IMEI:1", "via": "obex:bt:00:11:22:33:44:55:7",
-                     "encoding": "xml", "san_password": "pw"}]}}).features["obex"]
+                     "encoding": "xml", "san_password": "pw", "form": "1.1"}]}}).features["obex"]
     assert own.listen[2] == "bluetooth:channel=7" and own.max_packet_length == 4096
     assert own.idle_timeout == 30.0 and own.allow_no_target
     assert own.handset("IMEI:1").via.endswith(":7") and own.handset("nope") is None
+    assert own.handset("IMEI:1").form == "1.1"
     assert own.server_config(1000).max_object_size == 1000
 
 
@@ -40,10 +41,10 @@ def test_every_problem_is_reported() -> None:
     with pytest.raises(ConfigError) as e:
         parse_settings({"obex": {"listen": ["udp:1"], "max_packet_length": 100,
                                  "idle_timeout": -1, "allow_no_target": "yes", "bogus": 1,
-                                 "handset": [{"via": "obex:tcp:x"}]}})
+                                 "handset": [{"via": "obex:tcp:x", "form": "2.0"}]}})
     text = str(e.value)
     for what in ("udp", "max_packet_length", "idle_timeout", "allow_no_target", "bogus",
-                 "device is required", "obex:tcp needs HOST:PORT"):
+                 "device is required", "obex:tcp needs HOST:PORT", "form must be one of auto, 1.2, 1.1"):
         assert what in text, what
 
 
