@@ -4,15 +4,43 @@ and the item operations every command handler shares (store write + ID map + boo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Callable
 
 from gateway.ds import contentops
-from gateway.ds.session import DatastoreState, SessionState
+from gateway.ds.session import DatastoreState, OpQueue, SessionState
 from gateway.ds.settings import ServerSettings
 from gateway.syncml.model import Item, Status
 
 UNKNOWN = object()   # "not looked up yet" (a UID may legitimately be None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Checkpoint:
+    """The engine state a command can change, as it was (``MessageContext.checkpoint``).
+    Statuses are not in it: they go out even for commands that are rolled back."""
+
+    commands: int
+    luids: dict
+    session: dict
+    datastores: dict
+    ds_fields: dict
+    pending: dict
+    received: dict
+
+
+def _copy(value):
+    """A copy deep enough for the session's fields: their lists and dicts get replaced or
+    appended to, never changed inside."""
+    if isinstance(value, list):
+        return list(value)
+    if isinstance(value, dict):
+        return dict(value)
+    return value
+
+
+_SESSION_SKIP = frozenset({"datastores"})
+_DS_SKIP = frozenset({"received", "pending"})
 
 
 @dataclass
@@ -27,6 +55,8 @@ class MessageContext:
     statuses: list = field(default_factory=list)     # in command order (Results included)
     commands: list = field(default_factory=list)     # our Alerts, Gets... after the statuses
     _luids: dict[str, dict[str, str | None]] = field(default_factory=dict)  # map look-ups
+    failures: int = 0           # statuses outside 2xx given so far (NoResp ones included)
+    in_atomic: bool = False     # inside an Atomic (atomic.py): no nesting, no chunks
 
     @property
     def username(self) -> str:
@@ -44,12 +74,44 @@ class MessageContext:
     # -- reply -------------------------------------------------------------------------
     def status(self, cmd, name: str, code: int, *, target: str | None = None,
                source: str | None = None, items: tuple[Item, ...] = (), chal=None) -> None:
+        if not 200 <= code < 300:
+            self.failures += 1
         if getattr(cmd, "no_resp", False):
             return
         self.statuses.append(Status(
             msg_ref=self.msg_id, cmd_ref=getattr(cmd, "cmd_id", "") or "", cmd=name,
             target_refs=(target,) if target else (), source_refs=(source,) if source else (),
             data=int(code), items=items, chal=chal))
+
+    # -- rolling back part of a message (Atomic) ------------------------------------------
+    def checkpoint(self) -> Checkpoint:
+        """The session and per-message state now; ``restore`` puts it back. Cheap where
+        it matters: the guids received are kept as a count (that list only grows)."""
+        st = self.state
+        return Checkpoint(
+            commands=len(self.commands),
+            luids={name: dict(known) for name, known in self._luids.items()},
+            session={f.name: _copy(getattr(st, f.name)) for f in fields(st)
+                     if f.name not in _SESSION_SKIP},
+            datastores=dict(st.datastores),
+            ds_fields={name: {f.name: _copy(getattr(ds, f.name)) for f in fields(ds)
+                              if f.name not in _DS_SKIP}
+                       for name, ds in st.datastores.items()},
+            pending={name: list(ds.pending.as_flat()) for name, ds in st.datastores.items()},
+            received={name: len(ds.received.as_list()) for name, ds in st.datastores.items()})
+
+    def restore(self, cp: Checkpoint) -> None:
+        st = self.state
+        del self.commands[cp.commands:]
+        self._luids = cp.luids
+        for name, value in cp.session.items():
+            setattr(st, name, value)
+        st.datastores = dict(cp.datastores)
+        for name, ds in st.datastores.items():
+            for field_name, value in cp.ds_fields[name].items():
+                setattr(ds, field_name, value)
+            ds.pending = OpQueue.from_flat(cp.pending[name])
+            ds.received.truncate(cp.received[name])
 
     # -- id maps -----------------------------------------------------------------------
     def lookup(self, ds: DatastoreState, luid: str | None) -> str | None:

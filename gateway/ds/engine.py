@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 from typing import Callable
 
-from gateway.ds import alerts, devinf_exchange, maps, outgoing, syncdata
+from gateway.ds import alerts, atomic, devinf_exchange, maps, outgoing, syncdata
 from gateway.ds.auth import Authenticator
 from gateway.ds.context import MessageContext
 from gateway.ds.hmac import HmacHeader
@@ -177,7 +177,9 @@ class Engine:
             self._devinf_in(ctx, cmd)
         elif isinstance(cmd, Get):
             self._get(ctx, cmd, packer)
-        elif isinstance(cmd, (Atomic, Sequence)):
+        elif isinstance(cmd, Atomic):
+            return any(atomic.run(ctx, cmd, lambda c: self._dispatch(ctx, c, packer)))
+        elif isinstance(cmd, Sequence):
             ctx.status(cmd, command_name(cmd), 200)
             return any([self._dispatch(ctx, c, packer) for c in cmd.commands])
         elif isinstance(cmd, UnknownCommand):

@@ -69,6 +69,12 @@ class GuidSet:
     def as_list(self) -> list[str]:
         return self._list
 
+    def truncate(self, n: int) -> None:
+        """Forget every guid added after the first ``n`` (an Atomic rolled back)."""
+        if n < len(self._list):
+            del self._list[n:]
+            self._set = None
+
 
 class OpQueue:
     """The [op, guid, luid] operations still to send, held flat ([op, guid, luid, op, ...])

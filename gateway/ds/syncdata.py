@@ -5,11 +5,15 @@ Add -> 201 with the client LUID, Replace -> 200 (unknown LUID: added, 201), Dele
 with ours (old ID map, UID, identical content) instead of duplicating. Chunked items are
 buffered (213 per chunk), checked against Size (424; missing Size 411; over our
 MaxObjSize 413) and applied when complete; an interrupted object gets Alert 223.
+Atomic runs its children all or nothing (atomic.py); a chunked item cannot be inside
+one (its object would span messages, beyond the Atomic): 406. Sequence runs its
+children in order. Move changes nothing but the data (our datastores are flat); an
+unknown LUID is 404.
 """
 
 from __future__ import annotations
 
-from gateway.ds import conflicts, contentops, largeobj
+from gateway.ds import atomic, conflicts, contentops, largeobj
 from gateway.ds.context import UNKNOWN, MessageContext
 from gateway.ds.largeobj import BadItem
 from gateway.ds.session import DatastoreState, aside_device
@@ -83,10 +87,20 @@ def _fill_fingerprints(ctx: MessageContext, ds: DatastoreState) -> None:
 def _refuse_children(ctx: MessageContext, commands, code: int) -> None:
     for cmd in commands:
         ctx.status(cmd, command_name(cmd), code)
+        if isinstance(cmd, (Atomic, Sequence)):
+            _refuse_children(ctx, cmd.commands, code)
+
+
+CHUNK_IN_ATOMIC = 406   # Optional feature not supported: a large object inside an Atomic
 
 
 def _command(ctx: MessageContext, ds: DatastoreState, dss, cmd) -> None:
-    if isinstance(cmd, (Atomic, Sequence)):
+    if isinstance(cmd, Atomic):
+        if ds.in_chunk is not None and not ctx.in_atomic:
+            interrupted(ctx, ds)     # its next chunk cannot come inside an Atomic
+        atomic.run(ctx, cmd, lambda child: _command(ctx, ds, dss, child))
+        return
+    if isinstance(cmd, Sequence):
         ctx.status(cmd, command_name(cmd), 200)
         for child in cmd.commands:
             _command(ctx, ds, dss, child)
@@ -97,6 +111,9 @@ def _command(ctx: MessageContext, ds: DatastoreState, dss, cmd) -> None:
         return
     if not cmd.items:
         ctx.status(cmd, name, 412)              # incomplete command
+        return
+    if ctx.in_atomic and any(item.more_data for item in cmd.items):
+        ctx.status(cmd, name, CHUNK_IN_ATOMIC)
         return
     for item in cmd.items:
         luid = item.source_uri or item.target_uri

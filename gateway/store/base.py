@@ -178,6 +178,16 @@ class StoreTransaction(Protocol):
                         luids: Iterable[str]) -> None: ...
     def clear_map(self, device_id: str, username: str, datastore: str) -> None: ...
 
+    # -- savepoints (SyncML Atomic: part of a message rolls back alone) -----------------
+    def savepoint(self, name: str) -> None:
+        """Mark the current state; ``name`` is an identifier ([A-Za-z_][A-Za-z0-9_]*).
+        Savepoints nest; the same name may be reused (the newest one counts)."""
+    def release(self, name: str) -> None:
+        """Keep every change since the savepoint and forget it (and any newer ones)."""
+    def rollback_to(self, name: str) -> None:
+        """Undo every change since the savepoint; the savepoint stays (release it next).
+        An unknown name raises StoreError."""
+
     # -- sessions (the engine's serialized session state) ------------------------------
     def load_session(self, key: str) -> bytes | None: ...
     def save_session(self, key: str, state: bytes, *, expires: float) -> None: ...

@@ -9,6 +9,7 @@ with a letter giving its digit count, so text order equals creation order.
 from __future__ import annotations
 
 import functools
+import re
 import sqlite3
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
@@ -23,6 +24,8 @@ _PAGE = 500  # rows per query when list_items walks a datastore
 _ITEM_COLUMNS = "id, rev, uid, changed_by, modified, content_type, data"
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+_SAVEPOINT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}\Z")
 
 
 def guid_for(item_id: int) -> str:
@@ -68,6 +71,7 @@ class SQLiteTransaction:
     def __init__(self, conn: sqlite3.Connection):
         self._conn: sqlite3.Connection | None = conn
         self._ds_ids: dict[tuple[str, str], int] = {}
+        self._savepoints: list[tuple[str, dict[tuple[str, str], int]]] = []  # name, _ds_ids
 
     def _check(self) -> None:
         if self._conn is None:
@@ -387,6 +391,32 @@ class SQLiteTransaction:
         if ds_id is not None:
             self._db.execute("DELETE FROM id_maps WHERE device_id = ? AND ds_id = ?", (device_id, ds_id))
 
+    # -- savepoints (SQLite SAVEPOINT / RELEASE / ROLLBACK TO inside BEGIN ... COMMIT) ------
+    # The datastores-row cache rolls back with them: a row made after a savepoint is gone
+    # once we roll back to it.
+    @_operation
+    def savepoint(self, name: str) -> None:
+        self._db.execute(f'SAVEPOINT "{_savepoint_name(name)}"')
+        self._savepoints.append((name, dict(self._ds_ids)))
+
+    @_operation
+    def release(self, name: str) -> None:
+        self._db.execute(f'RELEASE SAVEPOINT "{_savepoint_name(name)}"')
+        del self._savepoints[self._find_savepoint(name):]
+
+    @_operation
+    def rollback_to(self, name: str) -> None:
+        self._db.execute(f'ROLLBACK TO SAVEPOINT "{_savepoint_name(name)}"')
+        at = self._find_savepoint(name)
+        self._ds_ids = dict(self._savepoints[at][1])
+        del self._savepoints[at + 1:]
+
+    def _find_savepoint(self, name: str) -> int:
+        for at in range(len(self._savepoints) - 1, -1, -1):
+            if self._savepoints[at][0] == name:
+                return at
+        raise StoreError(f"no savepoint {name!r}")     # SQLite refused it already
+
     # -- sessions ------------------------------------------------------------------------
     @_operation
     def load_session(self, key: str) -> bytes | None:
@@ -422,6 +452,12 @@ class SQLiteTransaction:
     @_operation
     def clear_auth_failures(self, key: str) -> None:
         self._db.execute("DELETE FROM auth_failures WHERE key = ?", (key,))
+
+
+def _savepoint_name(name: str) -> str:
+    if not isinstance(name, str) or not _SAVEPOINT_NAME.match(name):
+        raise StoreError(f"bad savepoint name {name!r}")
+    return name
 
 
 def _device(row: tuple) -> Device:

@@ -41,6 +41,25 @@ class FakeStore:
             raise
         self.commits += 1
 
+    # Savepoints (base.StoreTransaction): a stack of (name, deep copy of the state).
+    def savepoint(self, name: str) -> None:
+        self.__dict__.setdefault("_savepoints", []).append(
+            (name, {k: copy.deepcopy(getattr(self, k)) for k in self._STATE}))
+
+    def _savepoint_at(self, name: str) -> int:
+        marks = self.__dict__.get("_savepoints", [])
+        for at in range(len(marks) - 1, -1, -1):
+            if marks[at][0] == name:
+                return at
+        raise StoreError(f"no savepoint {name!r}")
+
+    def rollback_to(self, name: str) -> None:
+        for k, v in self._savepoints[self._savepoint_at(name)][1].items():
+            setattr(self, k, copy.deepcopy(v))
+
+    def release(self, name: str) -> None:
+        del self._savepoints[self._savepoint_at(name):]
+
     def close(self):
         pass
 
