@@ -50,3 +50,9 @@ def run(server: SyncServer, session: ClientSession, clock: Clock, *, stop_after:
 
 def fresh_state() -> ClientState:
     return ClientState()
+
+
+def server_items(store) -> dict[str, bytes]:
+    """alice's contacts in the gateway store, by GUID."""
+    with store.transaction() as tx:
+        return {i.guid: bytes(i.data) for i in tx.list_items("alice", "contacts")}

@@ -9,29 +9,12 @@ from gateway.ds.client_engine import ClientSession
 from gateway.ds.client_errors import AuthError
 from gateway.ds.server import SyncServer
 from gateway.ds.settings import ServerSettings
-from gateway.store.accounts import make_secret
-from gateway.store.base import Account
-from gateway.store.sqlite import SQLiteStore
 from gateway.syncml import codec
-from tests.client.helpers import Clock, run, settings
+from tests.client.helpers import Clock, run, server_items, settings
 from tests.client.runcli import contacts, folder_items
 from tests.interop.vcards import make_vcards
 
 ENCODINGS = [codec.XML, codec.WBXML]
-
-
-@pytest.fixture
-def gw(tmp_path):
-    store = SQLiteStore(tmp_path / "gw.db")
-    with store.transaction() as tx:
-        tx.put_account(Account(username="alice", secret=make_secret("alice", "secret")))
-    yield store
-    store.close()
-
-
-def server_items(store) -> dict[str, bytes]:
-    with store.transaction() as tx:
-        return {i.guid: bytes(i.data) for i in tx.list_items("alice", "contacts")}
 
 
 def server_add(store, card: bytes) -> str:

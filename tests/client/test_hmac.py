@@ -20,10 +20,8 @@ from gateway.ds.hmac import HEADER, MAC, compute_mac, parse_header, read_header
 from gateway.ds.server import Request, SyncServer
 from gateway.ds.settings import ServerSettings
 from gateway.store.accounts import make_secret
-from gateway.store.base import Account
-from gateway.store.sqlite import SQLiteStore
 from gateway.syncml import codec
-from tests.client.helpers import BASE, Clock, settings
+from tests.client.helpers import BASE, Clock, server_items, settings
 from tests.client.runcli import check, contacts, folder_items, omads_sync, summary_row
 from tests.client.scenario import walk_all_modes
 from tests.interop.gateway import Gateway, interop_config
@@ -31,20 +29,6 @@ from tests.interop.syncevo import free_port
 from tests.interop.vcards import make_vcards
 
 ENCODINGS = [codec.XML, codec.WBXML]
-
-
-@pytest.fixture
-def gw(tmp_path):
-    store = SQLiteStore(tmp_path / "gw.db")
-    with store.transaction() as tx:
-        tx.put_account(Account(username="alice", secret=make_secret("alice", "secret")))
-    yield store
-    store.close()
-
-
-def server_items(store) -> dict[str, bytes]:
-    with store.transaction() as tx:
-        return {i.guid: bytes(i.data) for i in tx.list_items("alice", "contacts")}
 
 
 def run_http(server: SyncServer, session: ClientSession, clock: Clock, trace: list) -> None:
