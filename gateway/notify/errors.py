@@ -27,3 +27,7 @@ class PAPDecodeError(DecodeError):
 
 class SIPDecodeError(DecodeError):
     """A malformed SIP message or authentication challenge."""
+
+
+class DLRDecodeError(DecodeError):
+    """A malformed delivery-report callback (bad or missing query parameters)."""

@@ -4,7 +4,10 @@ A ``Notification`` asks the gateway to alert one device (a SAN, package 0) about
 its datastores (``()``: all). It lives in the database so that every node sharing it sees
 the same queue: a node *claims* due rows with a lease, sends, and records the outcome.
 States: ``queued`` -> ``sent`` (a carrier accepted it) -> ``delivered`` (the carrier said
-the handset got it), or ``failed`` with a reason once the retries are used up.
+the handset got it), or ``failed`` with a reason once the retries are used up. A send
+that asked for SMS delivery reports (``report_parts`` > 0) stays ``sent`` until they settle
+it: ``delivered`` when every part was delivered, ``failed`` (or queued again while retries
+are left) when one was not; ``report`` and ``report_time`` hold the reports' text and time.
 A device's routes (``Route``: carrier kind + its address there) are tried in order.
 """
 
@@ -13,6 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Protocol
+
+from gateway.notify.dlr import Outcome, Report
 
 QUEUED, SENT, DELIVERED, FAILED = "queued", "sent", "delivered", "failed"
 STATES = (QUEUED, SENT, DELIVERED, FAILED)
@@ -103,6 +108,9 @@ class Notification:
     route: str | None = None           # the route of the last send (or last failure)
     reason: str | None = None          # why it failed, or why the last attempt failed
     origin: str = "admin"              # admin, http, monitor
+    report_parts: int = 0              # SMS parts of the last send awaiting reports (0: none)
+    report_time: float | None = None   # time of the newest delivery report that counts
+    report: str | None = None          # what the delivery reports said, per part
 
     @property
     def done(self) -> bool:
@@ -113,7 +121,9 @@ class Notification:
                 "via": self.via, "state": self.state, "attempts": self.attempts,
                 "created": self.created, "updated": self.updated,
                 "next_attempt": self.next_attempt, "route": self.route,
-                "reason": self.reason, "origin": self.origin}
+                "reason": self.reason, "origin": self.origin,
+                "report_parts": self.report_parts, "report_time": self.report_time,
+                "report": self.report}
 
 
 def merge_datastores(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
@@ -138,11 +148,27 @@ class NotificationQueue(Protocol):
         """Queued rows due by ``now`` and not leased by a live claim; each is leased to
         ``owner`` until ``now + lease`` (another node takes it over after that)."""
     def mark_sent(self, notification_id: int, *, now: float, route: str,
-                  delivered: bool = False, detail: str | None = None) -> None: ...
+                  delivered: bool = False, detail: str | None = None,
+                  report_parts: int = 0) -> None:
+        """``report_parts`` > 0: the carrier asked for that many delivery reports."""
     def mark_retry(self, notification_id: int, *, now: float, next_attempt: float,
                    reason: str, count_attempt: bool = True) -> Notification: ...
     def mark_failed(self, notification_id: int, *, now: float, reason: str,
                     count_attempt: bool = True) -> None: ...
+
+    # -- delivery reports (gateway/notify/dlr.py) -----------------------------------------
+    def report_secret(self) -> bytes:
+        """The secret of the report tokens (made on first use, shared by all nodes)."""
+    def add_report(self, report: Report, *, received: float) -> str:
+        """Store one report: ``"unknown"`` (no such notification), ``"stale"`` (for an
+        attempt no longer current: ignored) or ``"recorded"``."""
+    def report_outcome(self, notification_id: int) -> Outcome | None:
+        """What the stored reports of the current attempt say, while the notification is
+        ``sent`` and awaits reports (else None)."""
+    def settle(self, notification_id: int, *, now: float, outcome: Outcome,
+               retry_at: float | None = None) -> None:
+        """Record the outcome: its state, or queued again at ``retry_at``; without a
+        state only the report text and time."""
 
     # -- rate limits -----------------------------------------------------------------
     def record_send(self, *, device_id: str, kind: str, sms_parts: int, now: float) -> None: ...

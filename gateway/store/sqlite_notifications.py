@@ -2,16 +2,21 @@
 
 Its tables live in the store's database but are versioned on their own (``notify_meta``
 row ``schema``): ``ensure_schema(store)`` applies the steps below inside one
-``store.transaction()``; every statement is ``CREATE … IF NOT EXISTS``, so two nodes
-starting at once do no harm. ``SQLiteNotifications(tx)`` runs the operations on the
+``store.transaction()`` (BEGIN IMMEDIATE, so two nodes starting at once apply each step
+once; step 1 is all ``CREATE … IF NOT EXISTS``, step 2 adds the delivery-report columns).
+They are not among the numbered files of ``schema/sqlite/``: those run when the store
+opens, before these tables exist. ``SQLiteNotifications(tx)`` runs the operations on the
 connection of an open transaction, so they commit or roll back with it.
 """
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from typing import Any
 
+from gateway.notify import dlr
+from gateway.notify.dlr import Outcome, PartReport, Report
 from gateway.store.base import Store, StoreError
 from gateway.store.notifications import (
     DELIVERED, FAILED, QUEUED, SENT, Notification, NotifyDevice, merge_datastores, parse_route,
@@ -65,10 +70,30 @@ SCHEMA_STEPS: tuple[str, ...] = (
         PRIMARY KEY (device_id, username, datastore)
     ) WITHOUT ROWID;
     """,
+    # 2: SMS delivery reports (gateway/notify/dlr.py). Steps run in BEGIN IMMEDIATE, so the
+    # ALTERs run once even when two nodes start together.
+    """
+    ALTER TABLE notifications ADD COLUMN report_parts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE notifications ADD COLUMN report_time REAL;
+    ALTER TABLE notifications ADD COLUMN report TEXT;
+    CREATE TABLE IF NOT EXISTS notify_reports (
+        notification_id INTEGER NOT NULL,
+        attempt         INTEGER NOT NULL,
+        part            INTEGER NOT NULL,
+        status          INTEGER NOT NULL,   -- Kannel report type (DLRType)
+        answer          TEXT NOT NULL DEFAULT '',
+        at              REAL NOT NULL,      -- Kannel's time, else when it arrived
+        PRIMARY KEY (notification_id, attempt, part, status)
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS notify_secrets (
+        name  TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+    ) WITHOUT ROWID;
+    """,
 )
 
 _COLUMNS = ("id, device_id, datastores, via, state, attempts, created, updated, next_attempt,"
-            " route, reason, origin")
+            " route, reason, origin, report_parts, report_time, report")
 
 
 def connection_of(tx: Any) -> sqlite3.Connection:
@@ -119,7 +144,8 @@ def _row(r: tuple) -> Notification:
     return Notification(id=r[0], device_id=r[1],
                         datastores=tuple(x for x in r[2].split("\n") if x), via=r[3],
                         state=r[4], attempts=r[5], created=r[6], updated=r[7],
-                        next_attempt=r[8], route=r[9], reason=r[10], origin=r[11])
+                        next_attempt=r[8], route=r[9], reason=r[10], origin=r[11],
+                        report_parts=r[12], report_time=r[13], report=r[14])
 
 
 def _sql(method):
@@ -202,11 +228,13 @@ class SQLiteNotifications:
 
     @_sql
     def mark_sent(self, notification_id: int, *, now: float, route: str,
-                  delivered: bool = False, detail: str | None = None) -> None:
+                  delivered: bool = False, detail: str | None = None,
+                  report_parts: int = 0) -> None:
         self._finish(notification_id,
                      "UPDATE notifications SET state = ?, attempts = attempts + 1, updated = ?,"
-                     " route = ?, reason = ?", (DELIVERED if delivered else SENT, now, route,
-                                                detail))
+                     " route = ?, reason = ?, report_parts = ?, report_time = NULL,"
+                     " report = NULL", (DELIVERED if delivered else SENT, now, route, detail,
+                                        report_parts))
 
     @_sql
     def mark_retry(self, notification_id: int, *, now: float, next_attempt: float,
@@ -223,6 +251,61 @@ class SQLiteNotifications:
         self._finish(notification_id,
                      "UPDATE notifications SET state = ?, attempts = attempts + ?, updated = ?,"
                      " reason = ?", (FAILED, int(count_attempt), now, reason))
+
+    # -- delivery reports -----------------------------------------------------------------
+    @_sql
+    def report_secret(self) -> bytes:
+        self._db.execute("INSERT OR IGNORE INTO notify_secrets (name, value) VALUES"
+                         " ('dlr', ?)", (secrets.token_bytes(32),))
+        return bytes(self._db.execute("SELECT value FROM notify_secrets WHERE name = 'dlr'")
+                     .fetchone()[0])
+
+    @_sql
+    def add_report(self, report: Report, *, received: float) -> str:
+        n = self.get(report.notification_id)
+        if n is None:
+            return "unknown"
+        # Reports may come before the send is recorded (attempt not yet counted).
+        in_flight = n.state == QUEUED and report.attempt == n.attempts + 1
+        if not in_flight and (report.attempt != n.attempts or n.state == QUEUED):
+            return "stale"
+        self._db.execute(
+            "INSERT OR IGNORE INTO notify_reports (notification_id, attempt, part, status,"
+            " answer, at) VALUES (?, ?, ?, ?, ?, ?)",
+            (report.notification_id, report.attempt, report.part, report.status,
+             report.answer, report.time if report.time is not None else received))
+        return "recorded"
+
+    @_sql
+    def report_outcome(self, notification_id: int) -> Outcome | None:
+        n = self.get(notification_id)
+        if n is None or n.state != SENT or n.report_parts < 1:
+            return None
+        rows = self._db.execute("SELECT part, status, answer, at FROM notify_reports"
+                                " WHERE notification_id = ? AND attempt = ?",
+                                (notification_id, n.attempts)).fetchall()
+        return dlr.outcome(n.report_parts, (PartReport(part=r[0], status=r[1], answer=r[2],
+                                                    time=r[3]) for r in rows))
+
+    @_sql
+    def settle(self, notification_id: int, *, now: float, outcome: Outcome,
+               retry_at: float | None = None) -> None:
+        report = (outcome.summary, outcome.time)
+        if outcome.state is None:
+            self._db.execute("UPDATE notifications SET report = ?, report_time = ?"
+                             " WHERE id = ?", report + (notification_id,))
+        elif retry_at is not None:
+            self._finish(notification_id,
+                         "UPDATE notifications SET state = ?, updated = ?, next_attempt = ?,"
+                         " reason = ?, report = ?, report_time = ?, report_parts = 0",
+                         (QUEUED, now, retry_at, "delivery report: " + outcome.summary)
+                         + report)
+        else:
+            self._finish(notification_id,
+                         "UPDATE notifications SET state = ?, updated = ?, report = ?,"
+                         " report_time = ?, reason = CASE WHEN ? THEN ? ELSE reason END",
+                         (outcome.state, now) + report + (
+                             outcome.state == FAILED, "delivery report: " + outcome.summary))
 
     # -- rate limits -------------------------------------------------------------------
     @_sql

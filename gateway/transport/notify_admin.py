@@ -66,10 +66,19 @@ def _datastores(args: Any) -> tuple[str, ...]:
         raise NotifyCommandError(str(e)) from None
 
 
+def _report(n: Any) -> str:
+    """``report=<UTC time> <text>`` when delivery reports were asked for or came."""
+    if not n.report_parts and n.report is None:
+        return ""
+    when = (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(n.report_time))
+            if n.report_time is not None else "-")
+    return f"\treport={when} {n.report or 'awaiting'}"
+
+
 def _show(n: Any, out: IO[str]) -> None:
     stores = ",".join(n.datastores) or "all"
     print(f"{n.id}\t{n.device_id}\t{n.state}\t{stores}\tattempts={n.attempts}"
-          f"\troute={n.route or '-'}\t{n.reason or ''}".rstrip(), file=out)
+          f"\troute={n.route or '-'}{_report(n)}\t{n.reason or ''}".rstrip(), file=out)
 
 
 def run_admin(args: Any, store: Any, out: IO[str]) -> bool:

@@ -1,8 +1,9 @@
 """What every notification carrier offers, and the carriers built from ``[notify]``.
 
 A carrier sends one ``Payload`` to one address and fires its Deferred with ``Sent``
-(``delivered`` when the carrier confirms the handset got it) or fails with
-``CarrierError``. The service bounds every send with its own timeout.
+(``delivered`` when the carrier confirms the handset got it; ``report_parts`` when it
+asked for that many SMS delivery reports, which settle the notification later) or fails
+with ``CarrierError``. The service bounds every send with its own timeout.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class CarrierError(Exception):
 class Sent:
     delivered: bool = False
     detail: str = ""
+    report_parts: int = 0
 
 
 class Carrier(TypingProtocol):

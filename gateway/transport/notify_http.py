@@ -4,8 +4,13 @@
                       -> 202 {"id": N, "state": "queued", "folded": bool}
     GET  /notify/N    -> 200 the notification (state, attempts, route, reason...) | 404
 
+    GET  /notify/dlr?id=N&try=A&part=P&token=T&status=%d&answer=%A&ts=%T
+                      Kannel's delivery report callback (gateway/notify/dlr.py)
+                      -> 200 | 400 malformed | 403 bad token | 404 unknown notification
+
 ``via`` and ``datastores`` are optional (the device's routes; all datastores). With
-``[notify] admin_token`` set, requests need ``Authorization: Bearer <token>``.
+``[notify] admin_token`` set, requests need ``Authorization: Bearer <token>``, except the
+report callback: Kannel cannot send one, so it is authenticated by its own token instead.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from typing import Any
 
 from twisted.web import resource, server
 
+from gateway.notify.dlr import parse_report
+from gateway.notify.errors import DLRDecodeError
 from gateway.store.notifications import parse_route
 from gateway.transport import logs
 from gateway.transport.notify_payload import PayloadError, resolve_datastores
@@ -85,6 +92,8 @@ class NotifyResource(resource.Resource):
         return server.NOT_DONE_YET
 
     def render_GET(self, request: Any) -> Any:
+        if [p for p in request.postpath if p] == [b"dlr"]:
+            return self._report(request)
         if not self._authorized(request):
             return _reply(request, 401, {"error": "unauthorized"})
         path = [p for p in request.postpath if p]
@@ -93,6 +102,19 @@ class NotifyResource(resource.Resource):
         d = self.service.get(int(path[0]))
         d.addCallback(lambda n: _send(request, 404, {"error": "no such notification"})
                       if n is None else _send(request, 200, n.as_dict()))
+        d.addErrback(self._failed, request)
+        return server.NOT_DONE_YET
+
+    def _report(self, request: Any) -> Any:
+        # An SMSC answer need not be UTF-8; the other values must be ASCII digits/hex anyway.
+        args = {k.decode("utf-8", "replace"): [v.decode("utf-8", "replace") for v in vs]
+                for k, vs in request.args.items()}
+        try:
+            report = parse_report(args)
+        except DLRDecodeError as e:
+            return _reply(request, 400, {"error": str(e)})
+        d = self.service.report(report)
+        d.addCallback(lambda r: _send(request, r[0], r[1]))
         d.addErrback(self._failed, request)
         return server.NOT_DONE_YET
 

@@ -7,6 +7,16 @@ media type (the SyncML type for the legacy 1.1 form). Credentials go in the quer
 (Kannel's ``username``/``password``). Only Content-Type is sent as a header of our own:
 Kannel copies a PI's request headers (User-Agent, Accept...) into the pushed WSP headers
 (peers lab §1.3). A PAP result code 1xxx means the PPG accepted it: sent.
+
+Delivery reports: PAP's own result notification (``ppg-notify-requested-to``, WAP-247
+§9.4) is not usable with Kannel 1.4: its PPG parses the attribute but never sends a
+resultnotification-message (gw/wap_push_ppg.c stores it and nothing reads it; measured with
+Kannel 1.4.5: pushes accepted with code 1001, no request to the given URL). Kannel's own
+extension works instead: with ``dlr = true`` the POST carries ``X-Kannel-DLR-Url`` and
+``X-Kannel-DLR-Mask`` (removed before the push is encoded, so they do not reach the
+handset); bearerbox reports through an smsbox, which calls the URL. A push the PPG has
+split gets reports for its first SMS only (Kannel asks none for the other parts), so the
+gateway awaits one report and counts it for the whole push.
 """
 
 from __future__ import annotations
@@ -58,6 +68,10 @@ class PAPCarrier:
         except ValueError as e:
             raise CarrierError(f"cannot build the PAP request: {e}") from None
         headers = Headers({b"Content-Type": [request.content_type.encode("ascii")]})
+        target = payload.reports if getattr(self.settings, "dlr", False) else None
+        if target is not None:
+            headers.setRawHeaders(b"X-Kannel-DLR-Url", [target.url(1).encode("ascii")])
+            headers.setRawHeaders(b"X-Kannel-DLR-Mask", [str(self.settings.dlr_mask).encode()])
         try:
             response = yield self.agent.request(b"POST", ppg_url(self.settings).encode("ascii"),
                                                 headers, FileBodyProducer(BytesIO(request.body)))
@@ -73,7 +87,10 @@ class PAPCarrier:
                                f"response: {e}") from None
         if not result.accepted:
             raise CarrierError(f"PPG result {result.code}: {result.desc}")
-        return Sent(detail=f"PAP {result.code} {result.desc} push-id {result.push_id}")
+        detail = f"PAP {result.code} {result.desc} push-id {result.push_id}"
+        if target is None:
+            return Sent(detail=detail)
+        return Sent(detail=detail + "; awaiting a delivery report", report_parts=1)
 
     def stop(self) -> None:
         return None

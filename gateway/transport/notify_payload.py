@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from gateway.ds.settings import DatastoreSettings
 from gateway.notify import san as sanlib
 from gateway.notify import san_legacy
+from gateway.notify.dlr import ReportTarget
 from gateway.notify.tables import san_content_code
 from gateway.notify.wsp import SAN_CONTENT_TYPE, SYNCML_APP_ID, WspHeader, WspPush, encode_push
 from gateway.store.base import Device
@@ -37,6 +38,7 @@ class Payload:
     content_type: str     # its media type
     push: bytes           # the connectionless WSP Push PDU carrying it (SMS, UDP 2948)
     form: str             # "1.2" or "1.1"
+    reports: ReportTarget | None = None   # where SMS delivery reports go (None: ask none)
 
 
 def resolve_datastores(names: tuple[str, ...], datastores: tuple[DatastoreSettings, ...]

@@ -8,12 +8,15 @@ Limits: ``device_max_per_hour`` sends per device (more wait, not fail) and
 ``daily_sms_budget`` SMS parts per UTC day over the SMS carriers (an exhausted budget skips
 them; if nothing else is left the notification waits for the next day). Every send is
 bounded by ``send_timeout``, so no job hangs. The store calls run in the thread pool.
+SMS delivery reports (``report``, called by the admin endpoint's ``/notify/dlr``) settle a
+``sent`` notification: delivered, or failed, which re-queues it by the same retry policy
+while attempts are left.
 """
 
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from twisted.application import service
@@ -21,8 +24,9 @@ from twisted.internet.defer import CancelledError, Deferred, DeferredList, inlin
 from twisted.internet.defer import TimeoutError as TxTimeoutError
 from twisted.internet.task import LoopingCall
 
-from gateway.store.notifications import (SMS_KINDS, Notification, NotifyDevice, Route,
-                                         parse_route)
+from gateway.notify.dlr import Report, check_token, make_target
+from gateway.store.notifications import (FAILED, SMS_KINDS, Notification, NotifyDevice,
+                                         Route, parse_route)
 from gateway.store.sqlite_notifications import SQLiteNotifications, ensure_schema
 from gateway.transport import logs
 from gateway.transport.notify_carriers import Carrier, CarrierError, Sent
@@ -198,11 +202,21 @@ class NotifyService(service.Service):
                 except (PayloadError, ValueError) as e:
                     q.mark_failed(n.id, now=now, reason=str(e), count_attempt=False)
                     continue
+                if self._wants_reports(routes):
+                    payload = replace(payload, reports=make_target(
+                        base=s.dlr_url_base, secret=q.report_secret(),
+                        notification_id=n.id, attempt=n.attempts + 1))
                 jobs.append(Job(notification=n, routes=routes, payload=payload,
                                 sms_budget=budget))
                 budget -= max((self.carriers[r.kind].sms_parts(payload) for r in routes
                                if r.sms and r.kind in self.carriers), default=0)
         return jobs
+
+    def _wants_reports(self, routes: tuple[Route, ...]) -> bool:
+        if not self.settings.dlr_url_base:
+            return False
+        return any(getattr(getattr(self.settings, r.kind, None), "dlr", False)
+                   for r in routes if r.kind in ("kannel", "pap"))
 
     def _start_jobs(self, jobs: list[Job]) -> None:
         for job in jobs:
@@ -259,8 +273,10 @@ class NotifyService(service.Service):
         with self.store.transaction() as tx:
             q = SQLiteNotifications(tx)
             q.mark_sent(n.id, now=now, route=str(route), delivered=sent.delivered,
-                        detail=sent.detail)
+                        detail=sent.detail, report_parts=sent.report_parts)
             q.record_send(device_id=n.device_id, kind=route.kind, sms_parts=parts, now=now)
+            if sent.report_parts:        # reports may have come before this was recorded
+                self._settle(q, n.id, now)
 
     def _record_failure(self, n: Notification, reasons: tuple[str, ...], budget_only: bool,
                         now: float) -> None:
@@ -280,6 +296,45 @@ class NotifyService(service.Service):
                 log.info("notification {id} for {device}: retry in {delay:g} s ({reason})",
                          id=n.id, device=n.device_id, delay=delay, reason=reason)
                 q.mark_retry(n.id, now=now, next_attempt=now + delay, reason=reason)
+
+    # -- delivery reports ----------------------------------------------------------------------
+    def report(self, report: Report) -> Deferred[tuple[int, dict[str, Any]]]:
+        """Take one delivery report: (HTTP code, answer). 403 for a bad token, 404 for an
+        unknown notification (nothing changes for either), else 200."""
+        return self.run(self._take_report, report, self.reactor.seconds())
+
+    def _take_report(self, r: Report, now: float) -> tuple[int, dict[str, Any]]:
+        with self.store.transaction() as tx:
+            q = SQLiteNotifications(tx)
+            if not check_token(q.report_secret(), r.notification_id, r.attempt, r.token):
+                return 403, {"error": "forbidden"}
+            result = q.add_report(r, received=now)
+            if result == "unknown":
+                return 404, {"error": "no such notification"}
+            if result == "recorded":
+                self._settle(q, r.notification_id, now)
+            n = q.get(r.notification_id)
+        log.info("notification {id}: delivery report part {part} type {status} "
+                 "({result}), now {state}", id=r.notification_id, part=r.part,
+                 status=r.status, result=result, state=n.state if n else "?")
+        return 200, {"id": r.notification_id, "state": n.state if n else None,
+                     "report": result}
+
+    def _settle(self, q: SQLiteNotifications, notification_id: int, now: float) -> None:
+        """Apply what the reports say (a failure re-queues while attempts are left; the
+        poll loop picks it up when due)."""
+        outcome = q.report_outcome(notification_id)
+        if outcome is None or (outcome.state is None and outcome.time is None):
+            return                      # nothing reported yet
+        n = q.get(notification_id)
+        s = self.settings
+        if outcome.state == FAILED and n is not None and n.attempts < s.max_attempts:
+            delay = min(s.retry_delay * 2 ** max(n.attempts - 1, 0), s.retry_max_delay)
+            q.settle(notification_id, now=now, outcome=outcome, retry_at=now + delay)
+            log.info("notification {id}: delivery failed ({report}), retry in {delay:g} s",
+                     id=notification_id, report=outcome.summary, delay=delay)
+            return
+        q.settle(notification_id, now=now, outcome=outcome)
 
     # -- monitoring -------------------------------------------------------------------------------
     def monitor(self) -> Deferred[Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from gateway.notify.dlr import ALL_TYPES_MASK, REQUIRED_MASK
 from gateway.store.notifications import SAN_FORMS, NotifyDevice, parse_route
 from gateway.transport.endpoints import check_endpoint
 
@@ -35,6 +36,8 @@ class KannelSettings:
     password: str
     sender: str | None = None          # "from"
     smsc: str | None = None            # route through this smsc-id
+    dlr: bool = False                  # ask for delivery reports (one sendsms per part)
+    dlr_mask: int = ALL_TYPES_MASK     # which report types (gateway/notify/dlr.py DLRType)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,6 +46,8 @@ class PAPSettings:
     username: str | None = None
     password: str | None = None
     ppg_host: str = "ppg.localhost"    # the part after @ in WAPPUSH=…/TYPE=PLMN@host
+    dlr: bool = False                  # Kannel's X-Kannel-DLR-Url/-Mask headers
+    dlr_mask: int = ALL_TYPES_MASK
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,6 +74,7 @@ class Settings:
     enabled: bool = False
     admin_listen: tuple[str, ...] = ()
     admin_token: str | None = None
+    dlr_url_base: str | None = None    # admin listener as Kannel reaches it (reports on)
     node_id: str | None = None
     poll_interval: float = 2.0
     lease: float = 300.0
@@ -93,8 +99,8 @@ class Settings:
                 f"carriers={[k for k in ('modem', 'kannel', 'pap', 'sip', 'udp') if getattr(self, k)]})")
 
 
-_KEYS = {"enabled", "admin_listen", "admin_token", "node_id", "poll_interval", "lease",
-         "send_timeout", "max_attempts", "retry_delay", "retry_max_delay",
+_KEYS = {"enabled", "admin_listen", "admin_token", "dlr_url_base", "node_id", "poll_interval",
+         "lease", "send_timeout", "max_attempts", "retry_delay", "retry_max_delay",
          "device_max_per_hour", "daily_sms_budget", "monitor_interval", "monitor_datastores",
          "ui_mode", "modem", "kannel", "pap", "sip", "udp", "device"}
 
@@ -141,6 +147,50 @@ def _hostport(v: Any) -> str | None:
     if isinstance(v, str) and v.rpartition(":")[2].isdigit() and v.rpartition(":")[0]:
         return None
     return "must be HOST:PORT"
+
+
+def _dlr_mask(v: Any) -> str | None:
+    if isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= ALL_TYPES_MASK \
+            and v & REQUIRED_MASK == REQUIRED_MASK:
+        return None
+    return "must be a sum of 1, 2, 4, 8, 16 that includes 1 and 2 (the final reports)"
+
+
+def admin_url(endpoint: str) -> str | None:
+    """``http://host:port`` of a ``tcp:``/``ssl:`` admin listener (None if not derivable);
+    an unspecified interface is reached on the loopback address."""
+    kind, _, rest = endpoint.partition(":")
+    if kind not in ("tcp", "ssl") or "\\" in rest:
+        return None
+    port, host = None, "127.0.0.1"
+    for i, item in enumerate(rest.split(":")):
+        key, eq, value = item.partition("=")
+        if not eq and i == 0:
+            port = key
+        elif key == "port":
+            port = value
+        elif key == "interface" and value not in ("", "0.0.0.0"):
+            host = value
+    if not port or not port.isdigit() or int(port) == 0:
+        return None
+    return f"{'https' if kind == 'ssl' else 'http'}://{host}:{port}"
+
+
+def _report_base(c: Any, t: dict, listen: list, wanted: bool) -> str | None:
+    """The base of the delivery-report URL: ``dlr_url_base``, else the first admin
+    listener; a problem when reports are asked for and there is neither."""
+    base = c.get(t, "dlr_url_base", "[notify] ", None, _url)
+    if base is not None or not wanted:
+        return base.rstrip("/") if base else None
+    if not listen:
+        c.problems.append("[notify] delivery reports (dlr = true) need admin_listen: "
+                          "Kannel calls the report URL there")
+        return None
+    base = admin_url(listen[0])
+    if base is None:
+        c.problems.append(f"[notify] dlr_url_base is needed: cannot tell the URL of "
+                          f"admin_listen {listen[0]!r}")
+    return base
 
 
 def _list(item: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
@@ -239,22 +289,27 @@ def parse(c: Any, doc: Any) -> Settings:
             validity=None if validity < 0 else validity,
             command_timeout=float(c.get(m, "command_timeout", mw, 5.0, _seconds())),
             submit_timeout=float(c.get(m, "submit_timeout", mw, 60.0, _seconds())))
-    k = _sub(c, t, "kannel", {"url", "username", "password", "sender", "smsc"},
-             {"url", "username", "password"})
+    k = _sub(c, t, "kannel", {"url", "username", "password", "sender", "smsc", "dlr",
+                              "dlr_mask"}, {"url", "username", "password"})
     if k is not None:
         kw["kannel"] = KannelSettings(
             url=c.get(k, "url", "[notify.kannel] ", "http://127.0.0.1:13013/", _url),
             username=c.get(k, "username", "[notify.kannel] ", "", _str),
             password=c.get(k, "password", "[notify.kannel] ", "", _str),
             sender=c.get(k, "sender", "[notify.kannel] ", None, _str),
-            smsc=c.get(k, "smsc", "[notify.kannel] ", None, _str))
-    p = _sub(c, t, "pap", {"url", "username", "password", "ppg_host"}, {"url"})
+            smsc=c.get(k, "smsc", "[notify.kannel] ", None, _str),
+            dlr=c.get(k, "dlr", "[notify.kannel] ", False, _bool),
+            dlr_mask=c.get(k, "dlr_mask", "[notify.kannel] ", ALL_TYPES_MASK, _dlr_mask))
+    p = _sub(c, t, "pap", {"url", "username", "password", "ppg_host", "dlr", "dlr_mask"},
+             {"url"})
     if p is not None:
         kw["pap"] = PAPSettings(
             url=c.get(p, "url", "[notify.pap] ", "http://127.0.0.1:8080/", _url),
             username=c.get(p, "username", "[notify.pap] ", None, _str),
             password=c.get(p, "password", "[notify.pap] ", None, _str),
-            ppg_host=c.get(p, "ppg_host", "[notify.pap] ", "ppg.localhost", _str))
+            ppg_host=c.get(p, "ppg_host", "[notify.pap] ", "ppg.localhost", _str),
+            dlr=c.get(p, "dlr", "[notify.pap] ", False, _bool),
+            dlr_mask=c.get(p, "dlr_mask", "[notify.pap] ", ALL_TYPES_MASK, _dlr_mask))
     s = _sub(c, t, "sip", {"transport", "proxy", "from_uri", "local_host", "method", "event",
                            "username", "password"}, set())
     if s is not None:
@@ -271,6 +326,8 @@ def parse(c: Any, doc: Any) -> Settings:
     u = _sub(c, t, "udp", {"bind"}, set())
     if u is not None:
         kw["udp"] = UDPSettings(bind=c.get(u, "bind", "[notify.udp] ", "127.0.0.1", _str))
+    wanted = any(getattr(kw.get(n), "dlr", False) for n in ("kannel", "pap"))
+    kw["dlr_url_base"] = _report_base(c, t, listen, wanted and kw["enabled"])
     settings = Settings(**kw)
     if settings.enabled and not any(getattr(settings, n) for n in
                                     ("modem", "kannel", "pap", "sip", "udp")):
