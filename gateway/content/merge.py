@@ -1,120 +1,26 @@
-"""Field-level merge of two versions of one item (conflict resolution without
-a common ancestor) and content equality for pairing items on slow sync."""
+"""Merging two versions of one item and content equality for slow-sync pairing.
+
+``merge`` combines two versions without a common ancestor (every value of either side
+kept); ``merge3`` merges against the version both sides last agreed on (the base), so
+a value deleted on one side stays deleted; without a usable base it is ``merge``.
+Normalisation (what counts as the same value) is in ``fields.py``; the three-way
+rules are in ``threeway.py``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from gateway.content import escaping, notes, vcalendar, vcard
-from gateway.content.caltime import parse_time
+from gateway.content import threeway
 from gateway.content.convert import content_family
 from gateway.content.errors import ContentError
+from gateway.content.fields import (
+    IGNORED, ITEMS, LIST_VALUED, MULTI_VALUED, Rules, group, is_vnote, item_key, list_value,
+    note_text, same_version, signature,
+)
 from gateway.content.vformat import Component, Property, is_legacy, parse, serialize
 
-__all__ = ["merge", "same_content", "MULTI_VALUED", "LIST_VALUED", "IGNORED"]
+__all__ = ["merge", "merge3", "same_content", "MULTI_VALUED", "LIST_VALUED", "IGNORED"]
 
-# Properties that may occur several times: instances are unioned (RFC 2426 §3, RFC 5545 §3.6.1).
-MULTI_VALUED = frozenset(
-    {
-        "TEL", "EMAIL", "ADR", "LABEL", "URL", "IMPP", "RELATED", "MEMBER", "KEY",
-        "X-AIM", "X-ICQ", "X-JABBER", "X-MSN", "X-YAHOO", "X-SKYPE", "X-SIP", "X-GADUGADU",
-        "ATTENDEE", "ATTACH", "COMMENT", "CONTACT", "EXDATE", "RDATE", "RELATED-TO",
-    }
-)  # fmt: skip
-# Properties whose value is a list: items are unioned into one property.
-LIST_VALUED = {"CATEGORIES": ",", "RESOURCES": ",", "NICKNAME": ","}
-# Ignored by same_content: bookkeeping that changes without the content changing.
-IGNORED = frozenset(
-    {"VERSION", "PRODID", "REV", "UID", "X-IRMC-LUID", "LAST-MODIFIED", "DTSTAMP", "CREATED",
-     "DCREATED", "SEQUENCE"}
-)  # fmt: skip
-_TIME_NAMES = frozenset(
-    {"BDAY", "ANNIVERSARY", "DTSTART", "DTEND", "DUE", "COMPLETED", "RECURRENCE-ID", "EXDATE",
-     "RDATE"}
-)
-_TRANSFER = frozenset(
-    {"ENCODING", "CHARSET", "VALUE", "QUOTED-PRINTABLE", "BASE64", "8BIT", "7BIT"}
-)
-_DEFAULT_TYPES = {"TEL": {"VOICE"}, "EMAIL": {"INTERNET"}}
-_ITEMS = frozenset({"VEVENT", "VTODO", "VJOURNAL"})
-
-
-class _Rules:
-    """How values of one item are read: legacy escaping, compound names."""
-
-    def __init__(self, component: Component) -> None:
-        self.legacy = is_legacy(component.version)
-        self.structured = vcard.STRUCTURED if component.name == "VCARD" else frozenset()
-
-    def parts(self, prop: Property) -> list[str]:
-        if prop.encoding == "BASE64":
-            return [prop.value]
-        if prop.name in LIST_VALUED:
-            sep = ";" if self.legacy and prop.name != "NICKNAME" else ","
-            raw = escaping.values_of(prop.value, legacy=self.legacy, sep=sep)
-            items = [i for r in raw for i in (r.split(",") if self.legacy else [r])]
-            return [i.strip() for i in items if i.strip()]
-        sep = ";" if prop.name in self.structured else None
-        return escaping.values_of(prop.value, legacy=self.legacy, sep=sep)
-
-    def key(self, prop: Property, *, fold_case: bool = False) -> str:
-        """Normalised value: formatting, escaping and folding do not count."""
-        name = prop.name
-        if name == "TEL":
-            return vcard.normalise_tel(prop.value)
-        if name in _TIME_NAMES:
-            sep = ";" if self.legacy else ","
-            times = [parse_time(v) for v in prop.value.split(sep) if v.strip()]
-            if times and None not in times:
-                return ",".join(t.format() for t in times)
-        parts = [" ".join(p.split()) for p in self.parts(prop)]
-        if name in LIST_VALUED:
-            parts = sorted(set(parts))
-        while parts and not parts[-1]:
-            parts.pop()
-        text = "\x1f".join(parts)
-        return text.casefold() if fold_case or name in ("EMAIL", "URL") else text
-
-
-def _params_key(prop: Property) -> tuple:
-    out = set()
-    for key, values in prop.params:
-        if key in _TRANSFER:
-            continue
-        if not values:
-            out.add(("TYPE", key))
-        else:
-            for value in values:
-                value = value.upper()
-                if key == "TYPE" and value.startswith("IMAGE/"):
-                    value = value[6:]
-                out.add((key, value))
-    out -= {("TYPE", t) for t in _DEFAULT_TYPES.get(prop.name, ())}
-    return tuple(sorted(out))
-
-
-def _signature(comp: Component) -> tuple:
-    rules = _Rules(comp)
-    props = []
-    for prop in comp.properties:
-        if prop.name in IGNORED:
-            continue
-        value = rules.key(prop)
-        if value:
-            props.append((prop.name, _params_key(prop), value))
-    subs = sorted((_signature(sub) for sub in comp.components), key=repr)
-    return comp.name, tuple(sorted(props)), tuple(subs)
-
-
-def _same_version(a: Component, b: Component) -> tuple[Component, Component]:
-    """Bring ``b`` to ``a``'s version when they differ (calendars and vCards)."""
-    if a.version == b.version or a.name != b.name:
-        return a, b
-    if a.name == "VCALENDAR" and a.version in ("1.0", "2.0"):
-        return a, vcalendar.convert_calendar(b, a.version)
-    if a.name == "VCARD" and a.version in ("2.1", "3.0"):
-        return a, vcard.convert_card(b, a.version)
-    return a, b
+_PREFER = ("client", "server")
 
 
 def same_content(a: bytes, b: bytes, content_type: str) -> bool:
@@ -124,29 +30,13 @@ def same_content(a: bytes, b: bytes, content_type: str) -> bool:
     if a == b:
         return True
     if family == "note":
-        return _note_text(a) == _note_text(b)
+        return note_text(a) == note_text(b)
     first, second = parse(a), parse(b)
     if is_legacy(first.version) and not is_legacy(second.version):
         # compare in the modern version, so both sides took the same lossy step
         first, second = second, first
-    first, second = _same_version(first, second)
-    return _signature(first) == _signature(second)
-
-
-def _is_vnote(data: bytes) -> bool:
-    return data.lstrip()[:11].upper() == b"BEGIN:VNOTE"
-
-
-def _note_text(data: bytes) -> str:
-    text = notes.note_text(parse(data)) if _is_vnote(data) else notes.decode_plain(data)
-    return "\n".join(line.rstrip() for line in text.replace("\r\n", "\n").split("\n")).strip()
-
-
-def _group(props: Iterable[Property]) -> dict[str, list[Property]]:
-    out: dict[str, list[Property]] = {}
-    for prop in props:
-        out.setdefault(prop.name, []).append(prop)
-    return out
+    first, second = same_version(first, second)
+    return signature(first) == signature(second)
 
 
 def _insert(props: list[Property], prop: Property) -> None:
@@ -159,10 +49,10 @@ def _insert(props: list[Property], prop: Property) -> None:
 
 
 def _merge_props(pref: Component, other: Component) -> list[Property]:
-    rules_p, rules_o = _Rules(pref), _Rules(other)
+    rules_p, rules_o = Rules(pref), Rules(other)
     props = list(pref.properties)
-    mine = _group(props)
-    for name, theirs in _group(other.properties).items():
+    mine = group(props)
+    for name, theirs in group(other.properties).items():
         if name in ("VERSION", "BEGIN", "END"):
             continue
         have = mine.get(name, [])
@@ -174,11 +64,7 @@ def _merge_props(pref: Component, other: Component) -> list[Property]:
                 if item.casefold() not in seen:
                     seen.add(item.casefold())
                     items.append(item)
-            if rules_p.legacy:
-                sep = ";" if pref.name != "VCARD" else ","
-                value = sep.join(i.replace(";", "\\;") for i in items)
-            else:
-                value = ",".join(escaping.escape(i, legacy=False) for i in items)
+            value = list_value(rules_p, pref.name, items)
             props[props.index(have[0])] = have[0].with_(value=value)
             for extra in have[1:]:
                 props.remove(extra)
@@ -201,27 +87,19 @@ def _merge_props(pref: Component, other: Component) -> list[Property]:
     return props
 
 
-def _item_key(comp: Component) -> tuple:
-    if comp.name == "VTIMEZONE":
-        return comp.name, comp.value("TZID")
-    rid = comp.value("RECURRENCE-ID")
-    when = parse_time(rid) if rid else None
-    return comp.name, when.format() if when else rid
-
-
 def _merge_components(pref: Component, other: Component) -> Component:
     subs: list[Component] = []
     theirs = list(other.components)
     for sub in pref.components:
-        key = _item_key(sub)
-        match = next((o for o in theirs if o.name != "VALARM" and _item_key(o) == key), None)
-        if match is None and sub.name in _ITEMS:
+        key = item_key(sub)
+        match = next((o for o in theirs if o.name != "VALARM" and item_key(o) == key), None)
+        if match is None and sub.name in ITEMS:
             same = [o for o in theirs if o.name == sub.name]
             mine = [c for c in pref.components if c.name == sub.name]
             match = same[0] if len(same) == 1 and len(mine) == 1 else None
         if match is not None:
             theirs.remove(match)
-            if sub.name in _ITEMS or sub.name in ("VCARD", "VNOTE"):
+            if sub.name in ITEMS or sub.name in ("VCARD", "VNOTE"):
                 sub = _merge_components(sub, match)
         subs.append(sub)
     has_alarm = any(c.name == "VALARM" for c in pref.components)
@@ -241,15 +119,55 @@ def merge(server: bytes, client: bytes, content_type: str, prefer: str = "server
         raise ValueError(f"prefer must be 'client' or 'server', not {prefer!r}")
     family, _ = content_family(content_type)
     pref_data, other_data = (client, server) if prefer == "client" else (server, client)
-    if family == "note" and not (_is_vnote(pref_data) and _is_vnote(other_data)):
+    if family == "note" and not (is_vnote(pref_data) and is_vnote(other_data)):
         return pref_data  # plain text has no fields to merge
     pref = parse(pref_data)
     try:
         other = parse(other_data)
     except ContentError:
         return pref_data  # nothing to take from the other side
-    pref, other = _same_version(pref, other)
+    pref, other = same_version(pref, other)
     if pref.name != other.name:
         raise ContentError(f"cannot merge {pref.name} with {other.name}")
     merged = _merge_components(pref, other)
     return serialize(merged)
+
+
+def merge3(base: bytes | None, server: bytes, client: bytes, content_type: str,
+           prefer: str = "server") -> bytes:
+    """Merge the changes each side made since ``base`` (the version both last agreed
+    on): a change on one side wins, a value deleted on one side stays deleted, a
+    conflicting change takes the ``prefer`` side's ('client'/'server') value except
+    that an edit beats a deletion (rules: ``threeway.py``). Plain text notes: the
+    changed side, else the ``prefer`` side. No base (None, or not parsable as the
+    same kind of item): ``merge``. The result is in the preferred side's version;
+    when it takes nothing from the other side it is the preferred side's bytes."""
+    if prefer not in _PREFER:
+        raise ValueError(f"prefer must be 'client' or 'server', not {prefer!r}")
+    if base is None:
+        return merge(server, client, content_type, prefer)
+    family, _ = content_family(content_type)
+    pref_data, other_data = (client, server) if prefer == "client" else (server, client)
+    if family == "note" and not all(map(is_vnote, (base, pref_data, other_data))):
+        try:
+            texts = [note_text(d) for d in (base, pref_data, other_data)]
+        except ContentError:
+            return merge(server, client, content_type, prefer)
+        return other_data if texts[1] == texts[0] != texts[2] else pref_data
+    pref = parse(pref_data)
+    try:
+        other = parse(other_data)
+    except ContentError:
+        return pref_data  # nothing to take from the other side
+    try:
+        origin = parse(base)
+    except ContentError:
+        return merge(server, client, content_type, prefer)
+    pref, other = same_version(pref, other)
+    if pref.name != other.name:
+        raise ContentError(f"cannot merge {pref.name} with {other.name}")
+    if origin.name != pref.name:
+        return merge(server, client, content_type, prefer)
+    pref, origin = same_version(pref, origin)
+    merged, changed = threeway.merge_component(origin, pref, other)
+    return serialize(merged) if changed else pref_data

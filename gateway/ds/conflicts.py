@@ -3,7 +3,8 @@
 Policies (DatastoreSettings.conflict_policy) and the status each yields
 (omads-protocol.md §3.3): server-wins 419 (ours is sent back), client-wins 208,
 duplicate 209 (keep both; ours goes to the client as a new item), merge 207 (field-level
-merge stored and sent back), newer-wins: the newer side by REV/LAST-MODIFIED vs our
+merge stored and sent back: three-way against the mapping's base, the content the device
+and we last agreed on, so a value deleted on one side stays deleted; two-way without one), newer-wins: the newer side by REV/LAST-MODIFIED vs our
 modification time, merged when ``merge`` is on (207), else 208 or 419.
 """
 
@@ -60,10 +61,17 @@ def _server_wins(ctx, ds, guid: str, luid: str) -> int:
 
 
 def _merge(ctx, ds, server_item, luid, data, ct, prefer) -> int | None:
-    merged = contentops.merge(bytes(server_item.data), data, ct, prefer)
+    """Three-way against the base of luid -> guid when there is one (none on slow
+    sync: the map starts empty), else two-way. Until the client acknowledges the merged
+    item we send back, the base is what it holds: its own data (on slow sync: none,
+    unless that is what we stored)."""
+    base = ctx.base_of(ds, luid, server_item.guid)
+    merged = contentops.merge3(base, bytes(server_item.data), data, ct, prefer)
     if merged is None:
         return None
-    ctx.replace(ds, server_item.guid, luid, merged, ct)
-    if merged != data:
+    same = merged == data
+    ctx.replace(ds, server_item.guid, luid, merged, ct,
+                base=data if same or ds.mode != 201 else None)
+    if not same:
         ds.sendback.append([REPLACE, server_item.guid, luid])
     return 207

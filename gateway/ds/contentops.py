@@ -88,6 +88,17 @@ def merge(server: bytes, client: bytes, content_type: str, prefer: str) -> bytes
     return _guarded(_merge.merge, server, client, content_type, prefer)
 
 
+def merge3(base: bytes | None, server: bytes, client: bytes, content_type: str,
+           prefer: str) -> bytes | None:
+    """Three-way merge against ``base`` (the two-way ``merge`` without one, or when the
+    three-way merge fails on the content), or None when no merge is available."""
+    if base is not None:
+        got = _guarded(_merge.merge3, base, server, client, content_type, prefer)
+        if got is not None:
+            return got
+    return merge(server, client, content_type, prefer)
+
+
 def convert(data: bytes, from_type: str, to_type: str) -> bytes | None:
     if from_type.lower() == to_type.lower():
         return data

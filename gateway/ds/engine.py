@@ -92,6 +92,8 @@ class Engine:
             hdr_st = self.hdr_status(msg, 200)
         suspend = False
         for cmd in msg.commands:
+            if not isinstance(cmd, Status):
+                ctx.flush_bases()       # acknowledgements first, in command order
             try:
                 if self._dispatch(ctx, cmd, packer):
                     suspend = True
@@ -100,6 +102,7 @@ class Engine:
             except Exception as exc:  # noqa: BLE001 - a bug must not kill the session
                 ctx.note("command failed", command=command_name(cmd), error=repr(exc))
                 ctx.status(cmd, command_name(cmd), 500)
+        ctx.flush_bases()
         if msg.final:
             state.client_pkg += 1
             syncdata.end_of_package(ctx)
@@ -236,6 +239,8 @@ class Engine:
             ds.failed_out += 1
             ctx.note("client refused our item", datastore=ds.name, guid=entry[2],
                      status=st.data)
+        elif ds is not None:
+            maps.acknowledged(ctx, ds, entry, st.data)
 
     # -- our package ---------------------------------------------------------------------
     def _start_sending(self, ctx: MessageContext, ds) -> None:
@@ -278,8 +283,11 @@ class Engine:
         syncs = [c for c in plan.commands if isinstance(c, Sync)]
         for part, sync in zip(plan.parts, syncs):
             ds = st.datastores[part.name]
+            chunk = ds.out_chunk        # the large object the first command continues
             for cmd, op in zip(sync.commands, part.placed_ops):
-                st.inflight[f"{header.msg_id}:{cmd.cmd_id}"] = [ds.name, op[0], op[1], op[2]]
+                st.inflight[f"{header.msg_id}:{cmd.cmd_id}"] = [
+                    ds.name, op[0], op[1], op[2], *outgoing.sent_content(cmd, chunk)]
+                chunk = None
             ds.pending.drop(part.consumed)
             ds.out_chunk = part.out_chunk
             ds.sent += len(part.placed_ops)

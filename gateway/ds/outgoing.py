@@ -110,3 +110,27 @@ def command(kind: str, guid: str, luid: str | None, data: bytes, ct: str, *,
     item = Item(target=Location(loc_uri=luid or guid), source=Location(loc_uri=guid),
                 meta=item_meta, data=payload, more_data=more_data)
     return Replace(meta=meta, items=(item,))
+
+
+def sent_content(cmd, chunk: dict | None) -> list:
+    """What the client holds once it accepts ``cmd``, kept until its Status comes:
+    [payload, format] of the whole item (the text as sent, Format "b64" or None); [] for
+    a Delete and for a chunk that does not end its item. ``chunk``: the large object
+    whose last piece ``cmd`` is, if it is one."""
+    if isinstance(cmd, Delete) or not cmd.items or cmd.items[0].more_data:
+        return []
+    if chunk is not None:
+        wire = base64.b64decode(chunk["wire"])
+        return [wire.decode("utf-8", "surrogateescape"), chunk["fmt"]]
+    data = cmd.items[0].data
+    if not isinstance(data, str):
+        return []
+    return [data, cmd.meta.format if cmd.meta is not None else None]
+
+
+def sent_bytes(payload: str, fmt: str | None) -> bytes:
+    """The item bytes of a ``sent_content`` payload."""
+    if fmt == "b64":
+        return base64.b64decode(payload)
+    return payload.encode("utf-8", "surrogateescape")
+

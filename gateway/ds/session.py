@@ -148,6 +148,8 @@ class DatastoreState:
     map_aside: bool = False             # slow sync: the map before it kept under aside_device
     pending: OpQueue = field(default_factory=OpQueue)      # [op, guid, luid] still to send
     sendback: list[list] = field(default_factory=list)     # conflict results to send
+    acked: dict[str, list] = field(default_factory=dict)   # guid -> [payload, format] of
+    # items we added that the client accepted, until its Map names their LUID (maps.py)
     out_chunk: dict | None = None       # large object being sent
     in_chunk: dict | None = None        # large object being received
     failed_out: int = 0                 # our commands the client rejected
@@ -206,7 +208,10 @@ class SessionState:
     client_pkg: int = 0                 # client messages with <Final/> seen
     our_package_open: bool = False      # our last reply lacked Final because we had more
     queue: str = ""                     # b64 encoded XML SyncBody of commands still to send
-    inflight: dict[str, list] = field(default_factory=dict)  # "msg:cmd" -> [ds, op, guid, luid]
+    # "msg:cmd" -> [ds, op, guid, luid, payload, format] of our commands not acknowledged
+    # yet (payload, format: the whole item as sent, for the merge base; none for a Delete
+    # or a chunk that does not end its item)
+    inflight: dict[str, list] = field(default_factory=dict)
     datastores: dict[str, DatastoreState] = field(default_factory=dict)
     sent_get_devinf: bool = False
     complete: bool = False

@@ -199,6 +199,8 @@ def _add(ctx, ds, dss, luid, data, ct) -> int:
                 conflicts.resolve(ctx, ds, dss, current, luid, data, ct)
             else:
                 ctx.replace(ds, current.guid, luid, data, ct)
+        else:
+            ctx.map(ds, luid, current.guid, base=data)      # agreed: the merge base
         return 201
     ctx.add(ds, luid, data, ct)
     return 201
@@ -233,7 +235,7 @@ def _slow_pair(ctx, ds, dss, luid, data, ct) -> int:
         ctx.add(ds, luid, data, ct, uid=uid, fp=fp)
         return 201
     if contentops.same_content(bytes(candidate.data), data, ct):
-        ctx.map(ds, luid, candidate.guid)
+        ctx.map(ds, luid, candidate.guid, base=data)       # paired: the merge base
         ctx.mark_received(ds, candidate.guid)
         return 201
     conflicts.resolve(ctx, ds, dss, candidate, luid, data, ct)

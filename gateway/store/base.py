@@ -173,7 +173,17 @@ class StoreTransaction(Protocol):
         ``luids`` when given)."""
     def put_mappings(self, device_id: str, username: str, datastore: str,
                      pairs: Iterable[tuple[str, str]]) -> None:
-        """Insert or update (luid, guid) pairs."""
+        """Insert or update (luid, guid) pairs; a LUID mapped to another GUID than
+        before loses its base."""
+    def put_bases(self, device_id: str, username: str, datastore: str,
+                  entries: Iterable[tuple[str, str, bytes | None]]) -> None:
+        """Insert or update (luid, guid, base) rows: the mapping and the item's content
+        as the device and we last agreed on it (the base of a three-way merge; None:
+        unknown)."""
+    def get_base(self, device_id: str, username: str, datastore: str, luid: str,
+                 guid: str) -> bytes | None:
+        """The base of the mapping luid -> guid; None when there is no such mapping or
+        it has no base. Removing a mapping removes its base."""
     def remove_mappings(self, device_id: str, username: str, datastore: str,
                         luids: Iterable[str]) -> None: ...
     def clear_map(self, device_id: str, username: str, datastore: str) -> None: ...

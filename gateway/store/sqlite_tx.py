@@ -8,22 +8,20 @@ with a letter giving its digit count, so text order equals creation order.
 
 from __future__ import annotations
 
-import functools
 import re
 import sqlite3
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from typing import Iterable, Iterator
 
-from gateway.store.base import (
-    Account, Change, Device, Item, NotFound, StoreError, StoreFull, SyncState,
-)
+from gateway.store.base import Account, Change, Device, Item, NotFound, StoreError
+from gateway.store.sqlite_errors import operation as _operation
+from gateway.store.sqlite_errors import store_error
+from gateway.store.sqlite_maps import MapOperations
 
 __all__ = ["SQLiteTransaction", "guid_for", "id_for", "store_error"]
 
 
 _PAGE = 500  # rows per query when list_items walks a datastore
 _ITEM_COLUMNS = "id, rev, uid, changed_by, modified, content_type, data"
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 _SAVEPOINT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}\Z")
 
@@ -43,30 +41,9 @@ def id_for(guid: str) -> int | None:
     return int(digits)
 
 
-def store_error(exc: sqlite3.Error) -> StoreError:
-    """The StoreError for an sqlite3 error (SQLITE_FULL becomes StoreFull)."""
-    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
-    if code == sqlite3.SQLITE_FULL:
-        return StoreFull(f"SQLite database is full: {exc}")
-    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-        return StoreError(f"SQLite database stayed locked past the busy timeout: {exc}")
-    return StoreError(f"SQLite error: {exc}")
-
-
-def _operation(method: F) -> F:
-    """Refuse use outside a live transaction; turn sqlite3 errors into StoreErrors."""
-    @functools.wraps(method)
-    def wrapper(self: SQLiteTransaction, *args: Any, **kwargs: Any) -> Any:
-        self._check()
-        try:
-            return method(self, *args, **kwargs)
-        except sqlite3.Error as exc:
-            raise store_error(exc) from exc
-    return wrapper  # type: ignore[return-value]
-
-
-class SQLiteTransaction:
-    """The operations of ``base.StoreTransaction`` on one connection inside BEGIN...COMMIT."""
+class SQLiteTransaction(MapOperations):
+    """The operations of ``base.StoreTransaction`` on one connection inside BEGIN...COMMIT
+    (sync states and ID maps: ``sqlite_maps.MapOperations``)."""
 
     def __init__(self, conn: sqlite3.Connection):
         self._conn: sqlite3.Connection | None = conn
@@ -328,68 +305,6 @@ class SQLiteTransaction:
         row = self._db.execute("SELECT rev FROM datastores WHERE username = ? AND name = ?",
                                (username, datastore)).fetchone()
         return 0 if row is None else row[0]
-
-    # -- sync state and ID maps ------------------------------------------------------------
-    @_operation
-    def get_sync_state(self, device_id: str, username: str, datastore: str) -> SyncState | None:
-        ds_id = self._ds(username, datastore)
-        row = None if ds_id is None else self._db.execute(
-            "SELECT client_anchor, server_anchor, synced_rev FROM sync_states"
-            " WHERE device_id = ? AND ds_id = ?", (device_id, ds_id)).fetchone()
-        if row is None:
-            return None
-        return SyncState(device_id=device_id, username=username, datastore=datastore,
-                         client_anchor=row[0], server_anchor=row[1], synced_rev=row[2])
-
-    @_operation
-    def put_sync_state(self, state: SyncState) -> None:
-        ds_id = self._ds(state.username, state.datastore, create=True)
-        self._db.execute(
-            "INSERT INTO sync_states (device_id, ds_id, client_anchor, server_anchor, synced_rev)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (device_id, ds_id) DO UPDATE SET"
-            " client_anchor = excluded.client_anchor, server_anchor = excluded.server_anchor,"
-            " synced_rev = excluded.synced_rev",
-            (state.device_id, ds_id, state.client_anchor, state.server_anchor, state.synced_rev))
-
-    @_operation
-    def get_map(self, device_id: str, username: str, datastore: str,
-                luids: Iterable[str] | None = None) -> dict[str, str]:
-        ds_id = self._ds(username, datastore)
-        if ds_id is None:
-            return {}
-        if luids is None:
-            return dict(self._db.execute(
-                "SELECT luid, guid FROM id_maps WHERE device_id = ? AND ds_id = ?", (device_id, ds_id)))
-        found = {}
-        for luid in luids:
-            row = self._db.execute("SELECT guid FROM id_maps WHERE device_id = ? AND ds_id = ?"
-                                   " AND luid = ?", (device_id, ds_id, luid)).fetchone()
-            if row is not None:
-                found[luid] = row[0]
-        return found
-
-    @_operation
-    def put_mappings(self, device_id: str, username: str, datastore: str,
-                     pairs: Iterable[tuple[str, str]]) -> None:
-        ds_id = self._ds(username, datastore, create=True)
-        self._db.executemany(
-            "INSERT INTO id_maps (device_id, ds_id, luid, guid) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (device_id, ds_id, luid) DO UPDATE SET guid = excluded.guid",
-            ((device_id, ds_id, luid, guid) for luid, guid in pairs))
-
-    @_operation
-    def remove_mappings(self, device_id: str, username: str, datastore: str,
-                        luids: Iterable[str]) -> None:
-        ds_id = self._ds(username, datastore)
-        if ds_id is not None:
-            self._db.executemany("DELETE FROM id_maps WHERE device_id = ? AND ds_id = ? AND luid = ?",
-                                 ((device_id, ds_id, luid) for luid in luids))
-
-    @_operation
-    def clear_map(self, device_id: str, username: str, datastore: str) -> None:
-        ds_id = self._ds(username, datastore)
-        if ds_id is not None:
-            self._db.execute("DELETE FROM id_maps WHERE device_id = ? AND ds_id = ?", (device_id, ds_id))
 
     # -- savepoints (SQLite SAVEPOINT / RELEASE / ROLLBACK TO inside BEGIN ... COMMIT) ------
     # The datastores-row cache rolls back with them: a row made after a savepoint is gone

@@ -20,6 +20,7 @@ class FakeStore:
         self.revs = {}           # (user, ds) -> rev
         self.states = {}
         self.maps = {}           # (device, user, ds) -> {luid: guid}
+        self.bases = {}          # (device, user, ds) -> {luid: base} (merge bases)
         self.sessions = {}       # key -> (bytes, expires)
         self.failures = []       # (key, at)
         self.next_id = 1
@@ -28,7 +29,7 @@ class FakeStore:
         self.commits = 0
 
     _STATE = ("accounts", "devices", "items", "fingerprints", "revs", "states", "maps",
-              "sessions", "failures", "next_id")
+              "bases", "sessions", "failures", "next_id")
 
     @contextmanager
     def transaction(self):
@@ -206,15 +207,40 @@ class FakeStore:
 
     def put_mappings(self, device_id, username, datastore, pairs):
         self._maybe_fail("put_mappings")
-        self.maps.setdefault((device_id, username, datastore), {}).update(dict(pairs))
+        key = (device_id, username, datastore)
+        m, bases = self.maps.setdefault(key, {}), self.bases.setdefault(key, {})
+        for luid, guid in pairs:
+            if m.get(luid) != guid:
+                bases.pop(luid, None)
+            m[luid] = guid
+
+    def put_bases(self, device_id, username, datastore, entries):
+        self._maybe_fail("put_bases")
+        key = (device_id, username, datastore)
+        m, bases = self.maps.setdefault(key, {}), self.bases.setdefault(key, {})
+        for luid, guid, base in entries:
+            m[luid] = guid
+            if base is None:
+                bases.pop(luid, None)
+            else:
+                bases[luid] = bytes(base)
+
+    def get_base(self, device_id, username, datastore, luid, guid):
+        key = (device_id, username, datastore)
+        if self.maps.get(key, {}).get(luid) != guid:
+            return None
+        return self.bases.get(key, {}).get(luid)
 
     def remove_mappings(self, device_id, username, datastore, luids):
-        m = self.maps.get((device_id, username, datastore), {})
+        key = (device_id, username, datastore)
+        m, bases = self.maps.get(key, {}), self.bases.get(key, {})
         for luid in luids:
             m.pop(luid, None)
+            bases.pop(luid, None)
 
     def clear_map(self, device_id, username, datastore):
         self.maps.pop((device_id, username, datastore), None)
+        self.bases.pop((device_id, username, datastore), None)
 
     # sessions
     def load_session(self, key):
