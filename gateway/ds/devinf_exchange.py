@@ -2,18 +2,22 @@
 
 The client Puts its DevInf (``./devinf12``, ``./devinf11``, ``./devinf10``) or answers
 our Get with Results; we keep it per device as an XML document. A Get of our DevInf is
-answered with Results in the VerDTD and encoding of the request.
+answered with Results in the VerDTD and encoding of the request. In DevInf 1.2 each
+datastore advertises record filters (Filter-Rx ``syncml:filtertype-cgi`` 1.0, and a
+FilterCap per content type naming the filter keywords and the properties a filter may
+use; omads-protocol.md §3.10, DevInf 1.2 §5.3.4).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+from gateway.ds import filters
 from gateway.ds.ctcaps import ctcap_for
 from gateway.ds.settings import ServerSettings, normalize_uri
 from gateway.store.base import Device
 from gateway.syncml import codec
-from gateway.syncml.devinf import CTInfo, DataStore, DevInf
+from gateway.syncml.devinf import CTInfo, DataStore, DevInf, FilterCap
 from gateway.syncml.metinf import Meta
 from gateway.syncml.model import Get, Item, Location, Results
 
@@ -46,7 +50,10 @@ def server_devinf(settings: ServerSettings, ver_dtd: str = "1.2", *,
             rx_pref=infos[0] if infos else None, rx=tuple(infos[1:]),
             tx_pref=infos[0] if infos else None, tx=tuple(infos[1:]),
             ctcaps=ds_caps if (with_ctcaps and ver_dtd == "1.2") else (),
-            sync_cap=(1, 2, 3, 4, 5, 6, 7)))
+            sync_cap=(1, 2, 3, 4, 5, 6, 7),
+            filter_rx=(FILTER_RX,) if ver_dtd not in ("1.0", "1.1") else (),
+            filter_caps=filter_caps(ds_caps, with_props=with_ctcaps)
+            if ver_dtd not in ("1.0", "1.1") else ()))
         caps.extend(c for c in ds_caps if c not in caps)
     return DevInf(
         ver_dtd="1.2" if ver_dtd not in ("1.0", "1.1") else ver_dtd,
@@ -54,6 +61,19 @@ def server_devinf(settings: ServerSettings, ver_dtd: str = "1.2", *,
         utc=True, support_large_objs=ver_dtd != "1.0", support_number_of_changes=ver_dtd != "1.0",
         datastores=tuple(stores),
         ctcaps=tuple(caps) if (with_ctcaps and ver_dtd in ("1.0", "1.1")) else ())
+
+
+FILTER_RX = CTInfo(ct_type=filters.CGI_GRAMMAR, ver_ct="1.0")
+_NOT_FILTERABLE = frozenset({"BEGIN", "END", "VERSION"})
+
+
+def filter_caps(ctcaps, *, with_props: bool = True) -> tuple[FilterCap, ...]:
+    """One FilterCap per content type: our filter keywords and its property names."""
+    return tuple(FilterCap(
+        ct_type=cap.ct_type, ver_ct=cap.ver_ct or "", filter_keywords=filters.FILTER_KEYWORDS,
+        prop_names=tuple(dict.fromkeys(p.prop_name for p in cap.properties
+                                       if p.prop_name not in _NOT_FILTERABLE))
+        if with_props else ()) for cap in ctcaps)
 
 
 def results_for_get(settings: ServerSettings, get: Get, msg_ref: str, ver_dtd: str,

@@ -4,13 +4,20 @@ Two-way / one-way from server: every change since the last good sync (``base_rev
 made by this device and not written by it in this session. Slow sync: every live item
 the client did not pair. Refresh from server: every live item. One-way / refresh from
 client: nothing. Conflict outcomes add their own ``sendback`` operations.
+
+With a record filter (DatastoreState.record_filter) an item that does not match is not
+sent; with an EXCLUSIVE one an item the client holds that does not match (changed or
+not) gets a Delete, which removes it from the client only. Items the client wrote in
+this session and conflict results are sent regardless. With a field filter the items
+sent carry only the properties the client wants (fieldfilter.py).
 """
 
 from __future__ import annotations
 
 import base64
 
-from gateway.ds import contentops
+from gateway.ds import contentops, fieldfilter
+from gateway.ds.filters import RecordFilter
 from gateway.ds.session import DatastoreState
 from gateway.syncml.metinf import Meta
 from gateway.syncml.model import Add, Delete, Item, Location, Replace
@@ -41,7 +48,16 @@ def collect(tx, ds: DatastoreState, *, username: str, device_id: str) -> list[li
             if ds.mode == 201 and guid in luid_of:
                 continue          # paired during this slow sync
             ops.append([ADD, guid, None])
-        return ops
+    else:
+        _changes(tx, ds, ops, seen, luid_of, username=username, device_id=device_id)
+    if ds.record_filter:
+        ops = _filtered(tx, ds, ops, len(seen), luid_of, username=username)
+    return ops
+
+
+def _changes(tx, ds: DatastoreState, ops: list, seen: set, luid_of: dict, *,
+             username: str, device_id: str) -> None:
+    received = ds.received
     for ch in tx.changes_since(username, ds.name, ds.base_rev):
         if ch.guid in received or ch.guid in seen or ch.changed_by == device_id:
             continue
@@ -53,7 +69,30 @@ def collect(tx, ds: DatastoreState, *, username: str, device_id: str) -> list[li
             ops.append([REPLACE, ch.guid, luid])
         else:
             ops.append([ADD, ch.guid, None])
-    return ops
+
+
+def _filtered(tx, ds: DatastoreState, ops: list, kept: int, luid_of: dict, *,
+              username: str) -> list:
+    """``ops`` without the items the record filter rejects (the first ``kept``, the
+    conflict results, always stay); EXCLUSIVE: Deletes for the client's copies."""
+    flt = RecordFilter.from_dict(ds.record_filter)
+    out = ops[:kept]
+    listed = {op[1] for op in ops}
+    for op in ops[kept:]:
+        kind, guid, luid = op
+        item = None if kind == DELETE else tx.get_item(username, ds.name, guid)
+        if item is None or flt.accepts(bytes(item.data)):
+            out.append(op)
+        elif flt.exclusive and luid is not None:
+            out.append([DELETE, guid, luid])
+    if flt.exclusive:
+        for guid, luid in luid_of.items():
+            if guid in listed or guid in ds.received:
+                continue
+            item = tx.get_item(username, ds.name, guid)
+            if item is not None and not flt.accepts(bytes(item.data)):
+                out.append([DELETE, guid, luid])
+    return out
 
 
 def pick_type(stored_type: str, client_rx: list[list[str]]) -> str:
@@ -90,6 +129,8 @@ def render(tx, ds: DatastoreState, op: list, *, username: str) -> tuple[str, byt
             ct = item.content_type
         else:
             data = converted
+    if ds.field_filter:
+        data = fieldfilter.strip(data, frozenset(ds.field_filter))
     return kind, data, ct
 
 

@@ -157,6 +157,9 @@ class DatastoreState:
     sent: int = 0
     total_out: int = 0                  # NumberOfChanges of our sync package
     prepared: bool = False              # slow/refresh bookkeeping done at the first Sync
+    # filters the client asked for in its Alert (filters.py, fieldfilter.py); None: none
+    record_filter: dict | None = None   # RecordFilter.to_dict(): expression, window, exclusive
+    field_filter: list[str] | None = None  # property names the client wants in our items
 
     def __post_init__(self) -> None:
         self._coerce()

@@ -3,7 +3,8 @@
 ``DatastoreSettings.content_types`` lists (CTType, VerCT) pairs; the first is the type we
 prefer to send. Names and aliases are matched case-insensitively, without a leading
 ``./`` and without a ``?query`` (omads-protocol.md §8.2: handsets spell datastore URIs
-differently: ``Contacts``, ``Contact``, ``./contacts``...).
+differently: ``Contacts``, ``Contact``, ``./contacts``...). The query is the client's
+filter (``alerts.alert_filters``).
 """
 
 from __future__ import annotations

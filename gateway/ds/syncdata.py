@@ -8,12 +8,14 @@ MaxObjSize 413) and applied when complete; an interrupted object gets Alert 223.
 Atomic runs its children all or nothing (atomic.py); a chunked item cannot be inside
 one (its object would span messages, beyond the Atomic): 406. Sequence runs its
 children in order. Move changes nothing but the data (our datastores are flat); an
-unknown LUID is 404.
+unknown LUID is 404. Under a field filter a client's new version of an item we hold
+gets back the properties the filter hid from it (fieldfilter.restore_hidden) before
+anything compares or stores it.
 """
 
 from __future__ import annotations
 
-from gateway.ds import atomic, conflicts, contentops, largeobj
+from gateway.ds import atomic, conflicts, contentops, fieldfilter, largeobj
 from gateway.ds.context import UNKNOWN, MessageContext
 from gateway.ds.largeobj import BadItem
 from gateway.ds.session import DatastoreState, aside_device
@@ -182,6 +184,14 @@ def _live(ctx: MessageContext, ds: DatastoreState, guid: str | None):
     return ctx.tx.get_item(ctx.username, ds.name, guid)
 
 
+def _unhide(ds: DatastoreState, current, data: bytes, ct: str) -> bytes:
+    """The client's ``data`` plus our properties its field filter kept from it."""
+    if not ds.field_filter or current is None:
+        return data
+    return fieldfilter.restore_hidden(data, ct, bytes(current.data), current.content_type,
+                                      frozenset(ds.field_filter))
+
+
 def _conflicting(ctx: MessageContext, ds: DatastoreState, item) -> bool:
     return (item.rev > ds.base_rev and item.changed_by != ctx.device_id
             and item.guid not in ds.received and ds.mode not in (203, 201))
@@ -194,6 +204,7 @@ def _add(ctx, ds, dss, luid, data, ct) -> int:
     if current is not None:
         # An Add for a LUID we already map: the client resends an item whose earlier Add
         # we applied (its reply was lost) or one it got from us. Never a duplicate.
+        data = _unhide(ds, current, data, ct)
         if not contentops.same_content(bytes(current.data), data, ct):
             if _conflicting(ctx, ds, current):
                 conflicts.resolve(ctx, ds, dss, current, luid, data, ct)
@@ -234,6 +245,7 @@ def _slow_pair(ctx, ds, dss, luid, data, ct) -> int:
     if candidate is None:
         ctx.add(ds, luid, data, ct, uid=uid, fp=fp)
         return 201
+    data = _unhide(ds, candidate, data, ct)
     if contentops.same_content(bytes(candidate.data), data, ct):
         ctx.map(ds, luid, candidate.guid, base=data)       # paired: the merge base
         ctx.mark_received(ds, candidate.guid)
@@ -260,6 +272,7 @@ def _replace(ctx, ds, dss, luid, data, ct) -> int:
     if current is None:
         ctx.add(ds, luid, data, ct)
         return 201
+    data = _unhide(ds, current, data, ct)
     if _conflicting(ctx, ds, current):
         return conflicts.resolve(ctx, ds, dss, current, luid, data, ct)
     ctx.replace(ds, current.guid, luid, data, ct)
@@ -295,7 +308,7 @@ def _move(ctx, ds, luid, data, ct) -> int:
     if current is None:
         return 404
     if data:
-        ctx.replace(ds, current.guid, luid, data, ct)
+        ctx.replace(ds, current.guid, luid, _unhide(ds, current, data, ct), ct)
     return 200
 
 
