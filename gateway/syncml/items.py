@@ -45,6 +45,8 @@ class Chal:
 
 
 def _read_data(el: Element) -> ItemData:
+    if len(el.children) > 1:       # e.g. several DevInf <Property> of a Filter's Field
+        return Element("Data", NS_SYNCML, list(el.children))
     if el.children:
         child = el.children[0]
         if child.tag == "DevInf" and child.ns == NS_DEVINF:
@@ -62,6 +64,8 @@ def _write_data(value: ItemData, f: Field) -> list[Element]:
     if isinstance(value, Anchor):
         return [Element("Data", NS_SYNCML, [write_node(value, "Anchor", NS_METINF)])]
     if isinstance(value, Element):
+        if value.tag == "Data":    # the children of a Data read back as they came
+            return [Element("Data", NS_SYNCML, list(value.children))]
         return [Element("Data", NS_SYNCML, [value])]
     return [Element("Data", NS_SYNCML, None, value)]
 
