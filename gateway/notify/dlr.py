@@ -10,6 +10,8 @@ and attempt under a secret the gateway keeps, so nobody else can settle a notifi
 
 A notification sent as N parts is *delivered* once every part reports "delivered to the
 phone" and *failed* as soon as one part reports "not delivered" or "rejected by the SMSC".
+When no final report comes within the gateway's ``dlr_timeout``, a *timeout mark* (part 0,
+stored with the reports) says so; later reports still count.
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ FAILED_TYPES = frozenset({DLRType.UNDELIVERED, DLRType.SMSC_REJECTED})
 ALL_TYPES_MASK = 31
 # A mask must ask for both final phone reports, or a notification could never settle.
 REQUIRED_MASK = DLRType.DELIVERED | DLRType.UNDELIVERED
+
+TIMEOUT_PART = 0            # the part number of the timeout mark (real parts are 1..255)
+TIMEOUT_STATUS = 0          # its report type (no DLRType)
 
 TOKEN_HEX = 32
 MAX_ANSWER = 200            # characters of the SMSC answer kept
@@ -179,12 +184,26 @@ def _deciding(reports: list[PartReport]) -> PartReport | None:
     return None
 
 
+def timeout_text(timeout: float) -> str:
+    return f"no delivery report within {timeout:g} s"
+
+
+def timeout_mark(timeout: float, now: float) -> PartReport:
+    """The mark stored when the wait for a final report ended without one."""
+    return PartReport(part=TIMEOUT_PART, status=TIMEOUT_STATUS, answer=timeout_text(timeout),
+                      time=now)
+
+
 def outcome(parts: int, reports: Iterable[PartReport]) -> Outcome:
-    """How the reports of ``parts`` SMS parts add up."""
+    """How the reports of ``parts`` SMS parts add up (a timeout mark among them heads the
+    summary while no final outcome is known)."""
     if parts < 1:
         raise ValueError("a notification awaiting reports has at least one part")
     by_part: dict[int, list[PartReport]] = {}
+    mark: PartReport | None = None
     for r in reports:
+        if r.part == TIMEOUT_PART and r.status == TIMEOUT_STATUS:
+            mark = r
         if 1 <= r.part <= parts:
             by_part.setdefault(r.part, []).append(r)
     counted = {p: _deciding(rs) for p, rs in by_part.items()}
@@ -203,4 +222,7 @@ def outcome(parts: int, reports: Iterable[PartReport]) -> Outcome:
     else:
         state = None
     when = max((r.time for r in decided), default=None)
-    return Outcome(state=state, summary="; ".join(lines), time=when)
+    summary = "; ".join(lines)
+    if mark is not None and state is None:
+        summary = mark.answer + (f" ({summary})" if decided else "")
+    return Outcome(state=state, summary=summary, time=when)

@@ -8,6 +8,8 @@ the handset got it), or ``failed`` with a reason once the retries are used up. A
 that asked for SMS delivery reports (``report_parts`` > 0) stays ``sent`` until they settle
 it: ``delivered`` when every part was delivered, ``failed`` (or queued again while retries
 are left) when one was not; ``report`` and ``report_time`` hold the reports' text and time.
+With no final report within the timeout it stays ``sent`` (never re-sent: the SMS may
+have arrived) and ``report`` says so; a later report still settles it.
 A device's routes (``Route``: carrier kind + its address there) are tried in order.
 """
 
@@ -169,6 +171,11 @@ class NotificationQueue(Protocol):
                retry_at: float | None = None) -> None:
         """Record the outcome: its state, or queued again at ``retry_at``; without a
         state only the report text and time."""
+    def expire_reports(self, now: float, *, timeout: float, limit: int) -> list[Notification]:
+        """``sent`` notifications awaiting reports whose send was recorded ``timeout``
+        seconds or more before ``now`` and that have no final report: store a timeout
+        mark for their attempt (once, whichever node gets there first), put the timeout
+        into ``report``, keep the state. Returns those this call settled."""
 
     # -- rate limits -----------------------------------------------------------------
     def record_send(self, *, device_id: str, kind: str, sms_parts: int, now: float) -> None: ...

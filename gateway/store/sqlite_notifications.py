@@ -307,6 +307,32 @@ class SQLiteNotifications:
                          (outcome.state, now) + report + (
                              outcome.state == FAILED, "delivery report: " + outcome.summary))
 
+    @_sql
+    def expire_reports(self, now: float, *, timeout: float, limit: int) -> list[Notification]:
+        # The mark is a notify_reports row keyed by (id, attempt, part 0), so INSERT OR
+        # IGNORE settles each attempt once however many nodes look; BEGIN IMMEDIATE
+        # serialises this with the report callbacks.
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM notifications AS n WHERE state = 'sent'"
+            " AND report_parts > 0 AND updated <= ? AND NOT EXISTS (SELECT 1 FROM"
+            " notify_reports AS r WHERE r.notification_id = n.id AND r.attempt = n.attempts"
+            " AND r.part = ? AND r.status = ?) ORDER BY updated, id LIMIT ?",
+            (now - timeout, dlr.TIMEOUT_PART, dlr.TIMEOUT_STATUS, limit)).fetchall()
+        settled = []
+        for n in map(_row, rows):
+            mark = dlr.timeout_mark(timeout, now)
+            cur = self._db.execute(
+                "INSERT OR IGNORE INTO notify_reports (notification_id, attempt, part, status,"
+                " answer, at) VALUES (?, ?, ?, ?, ?, ?)",
+                (n.id, n.attempts, mark.part, mark.status, mark.answer, mark.time))
+            outcome = self.report_outcome(n.id)
+            if cur.rowcount != 1 or outcome is None:
+                continue
+            self._db.execute("UPDATE notifications SET report = ? WHERE id = ?"
+                             " AND state = 'sent'", (outcome.summary, n.id))
+            settled.append(self.get(n.id))
+        return settled
+
     # -- rate limits -------------------------------------------------------------------
     @_sql
     def record_send(self, *, device_id: str, kind: str, sms_parts: int, now: float) -> None:

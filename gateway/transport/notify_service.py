@@ -10,7 +10,9 @@ them; if nothing else is left the notification waits for the next day). Every se
 bounded by ``send_timeout``, so no job hangs. The store calls run in the thread pool.
 SMS delivery reports (``report``, called by the admin endpoint's ``/notify/dlr``) settle a
 ``sent`` notification: delivered, or failed, which re-queues it by the same retry policy
-while attempts are left.
+while attempts are left. Each poll also ends the wait of those without a final report
+``dlr_timeout`` seconds after the send: they stay ``sent`` with the timeout as their
+report and are not re-sent (the SMS may have arrived); a later report still settles them.
 """
 
 from __future__ import annotations
@@ -174,6 +176,9 @@ class NotifyService(service.Service):
         jobs: list[Job] = []
         with self.store.transaction() as tx:
             q = SQLiteNotifications(tx)
+            for n in q.expire_reports(now, timeout=s.dlr_timeout, limit=CLAIM_BATCH):
+                log.info("notification {id} for {device}: {report}", id=n.id,
+                         device=n.device_id, report=n.report)
             budget = s.daily_sms_budget - q.sms_parts_since(day_start(now))
             for n in q.claim_due(now, owner=self.owner, lease=s.lease, limit=CLAIM_BATCH):
                 nd = q.get_device(n.device_id) or config_device(s, n.device_id)

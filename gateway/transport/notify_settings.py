@@ -75,6 +75,7 @@ class Settings:
     admin_listen: tuple[str, ...] = ()
     admin_token: str | None = None
     dlr_url_base: str | None = None    # admin listener as Kannel reaches it (reports on)
+    dlr_timeout: float = 3600.0        # seconds a sent notification waits for its reports
     node_id: str | None = None
     poll_interval: float = 2.0
     lease: float = 300.0
@@ -99,8 +100,8 @@ class Settings:
                 f"carriers={[k for k in ('modem', 'kannel', 'pap', 'sip', 'udp') if getattr(self, k)]})")
 
 
-_KEYS = {"enabled", "admin_listen", "admin_token", "dlr_url_base", "node_id", "poll_interval",
-         "lease", "send_timeout", "max_attempts", "retry_delay", "retry_max_delay",
+_KEYS = {"enabled", "admin_listen", "admin_token", "dlr_url_base", "dlr_timeout", "node_id",
+         "poll_interval", "lease", "send_timeout", "max_attempts", "retry_delay", "retry_max_delay",
          "device_max_per_hour", "daily_sms_budget", "monitor_interval", "monitor_datastores",
          "ui_mode", "modem", "kannel", "pap", "sip", "udp", "device"}
 
@@ -260,6 +261,7 @@ def parse(c: Any, doc: Any) -> Settings:
         admin_listen=tuple(listen),
         admin_token=c.get(t, "admin_token", w, None, _str),
         node_id=c.get(t, "node_id", w, None, _str),
+        dlr_timeout=float(c.get(t, "dlr_timeout", w, d.dlr_timeout, _seconds())),
         poll_interval=float(c.get(t, "poll_interval", w, d.poll_interval, _seconds())),
         lease=float(c.get(t, "lease", w, d.lease, _seconds())),
         send_timeout=float(c.get(t, "send_timeout", w, d.send_timeout, _seconds())),
