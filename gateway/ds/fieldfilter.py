@@ -5,7 +5,9 @@ The Field's Item (Meta Type a DevInf type) lists DevInf ``Property`` elements; t
 everything but PHOTO). Items we send keep only those (and VERSION; a VCALENDAR keeps
 its own properties and VTIMEZONE, a VALARM goes along when "VALARM" is listed). A
 Replace from such a client lacks the properties it never saw: ``restore_hidden`` puts
-the server's back before the item is stored, so the filter never deletes data.
+the server's back before the item is stored, so the filter never deletes data. Slow
+sync pairs such a client's items with ours by ``view_print``, the fingerprint of the
+filtered view (``FilteredPrints`` indexes our items by it).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from gateway.content.convert import convert
 from gateway.content.errors import ContentError
 from gateway.content.model import Component
 from gateway.content.vformat import parse, serialize
+from gateway.ds import contentops
 from gateway.ds.filters import NOT_SUPPORTED, FilterError
 from gateway.syncml.tree import Element
 
@@ -23,6 +26,7 @@ ALWAYS = frozenset({"VERSION"})
 ITEM_COMPONENTS = frozenset({"VEVENT", "VTODO", "VJOURNAL"})
 KEPT_COMPONENTS = frozenset({"VTIMEZONE"})
 _NAME = re.compile(r"[A-Za-z0-9-]+")
+_HEAD = re.compile(r"[^;:]*")
 _PROPNAME = re.compile(r"<PropName>\s*([^<\s]+)\s*</PropName>", re.IGNORECASE)
 
 
@@ -103,3 +107,82 @@ def restore_hidden(client: bytes, client_ct: str, server: bytes, server_ct: str,
     if merged is theirs:
         return client
     return serialize(merged)
+
+
+def view_print(data: bytes, content_type: str, client_ct: str,
+               allowed: frozenset[str]) -> str:
+    """The pairing fingerprint (``contentops.fingerprint``) of an item as a client with
+    this field filter holds it: converted to its type, then only the lines ``strip``
+    keeps (picked line by line, so nothing is parsed or serialized)."""
+    if content_type and client_ct and content_type.lower() != client_ct.lower():
+        data = contentops.convert(data, content_type, client_ct) or data
+    kept, stack = [], []          # stack: (component name, its lines kept?)
+    for line in contentops.unfolded_lines(data):
+        head = _HEAD.match(line).group(0).rpartition(".")[2].strip().upper()
+        if head == "BEGIN":
+            value = line.partition(":")[2].strip().upper()
+            stack.append((value, _component_kept(stack, value, allowed)))
+            keep = stack[-1][1]
+        elif head == "END":
+            keep = stack.pop()[1] if stack else True
+        elif not stack or not stack[-1][1]:
+            keep = not stack
+        else:
+            keep = _property_kept(stack, head, allowed)
+        if keep:
+            kept.append(line)
+    return contentops.fingerprint("\n".join(kept).encode("utf-8"))
+
+
+def _filtered(stack: list) -> bool:
+    """Whether the innermost component has its properties filtered (as ``_keep``)."""
+    if not stack or stack[0][0] not in ("VCARD", "VNOTE", "VCALENDAR"):
+        return False
+    if stack[0][0] == "VCALENDAR":
+        return len(stack) == 2 and stack[1][0] in ITEM_COMPONENTS
+    return len(stack) == 1
+
+
+def _component_kept(stack: list, name: str, allowed: frozenset[str]) -> bool:
+    if stack and not stack[-1][1]:
+        return False
+    if not _filtered(stack):
+        return True
+    return name in KEPT_COMPONENTS or name in allowed
+
+
+def _property_kept(stack: list, name: str, allowed: frozenset[str]) -> bool:
+    return not _filtered(stack) or name in allowed or name in ALWAYS
+
+class FilteredPrints:
+    """Fingerprints of our items' filtered views, for slow-sync pairing under a field
+    filter: built lazily, one page of items at a time, only as far as a lookup needs."""
+
+    def __init__(self) -> None:
+        self.by_print: dict[str, list[str]] = {}
+        self.after: str | None = None      # the last guid indexed
+        self.done = False
+
+    def find(self, wanted: str, next_page, usable) -> str | None:
+        """The first indexed guid with fingerprint ``wanted`` that ``usable(guid)``
+        accepts, indexing further pages (``next_page(after)``: [(guid, print)], empty
+        when exhausted) until one turns up."""
+        for guid in self.by_print.get(wanted, ()):
+            if usable(guid):
+                return guid
+        while not self.done:
+            page = next_page(self.after)
+            if not page:
+                self.done = True
+                break
+            self.after = page[-1][0]
+            hit = None
+            for guid, fp in page:
+                if fp is None:
+                    continue
+                self.by_print.setdefault(fp, []).append(guid)
+                if hit is None and fp == wanted and usable(guid):
+                    hit = guid
+            if hit is not None:
+                return hit
+        return None

@@ -2,7 +2,9 @@
 
 Add -> 201 with the client LUID, Replace -> 200 (unknown LUID: added, 201), Delete ->
 200 (211 when gone), conflicts per policy (conflicts.py), slow sync pairs client items
-with ours (old ID map, UID, identical content) instead of duplicating. Chunked items are
+with ours (old ID map, UID, identical content; under a field filter, content as the
+client sees it) instead of duplicating; a differing pair found through the old ID map
+merges against the base that map held. Chunked items are
 buffered (213 per chunk), checked against Size (424; missing Size 411; over our
 MaxObjSize 413) and applied when complete; an interrupted object gets Alert 223.
 Atomic runs its children all or nothing (atomic.py); a chunked item cannot be inside
@@ -60,7 +62,9 @@ def prepare(ctx: MessageContext, ds: DatastoreState) -> None:
         ds.pair = tx.count_items(user, ds.name) > 0
         if ds.pair:
             old = tx.get_map(ctx.device_id, user, ds.name)
-            tx.put_mappings(aside, user, ds.name, old.items())
+            tx.put_bases(aside, user, ds.name, [    # with their bases: merges use them
+                (luid, guid, tx.get_base(ctx.device_id, user, ds.name, luid, guid))
+                for luid, guid in old.items()])
             ds.map_aside = bool(old)
             _fill_fingerprints(ctx, ds)
         tx.clear_map(ctx.device_id, user, ds.name)
@@ -228,6 +232,7 @@ def _slow_pair(ctx, ds, dss, luid, data, ct) -> int:
     old = _old_guid(ctx, ds, luid)
     if old and old not in taken:
         candidate = _live(ctx, ds, old)
+    via_map = candidate is not None
     uid = fp = UNKNOWN
     if candidate is None:
         uid = contentops.item_uid(data, ct)
@@ -242,6 +247,8 @@ def _slow_pair(ctx, ds, dss, luid, data, ct) -> int:
                 candidate = _live(ctx, ds, guid)
                 if candidate is not None:
                     break
+    if candidate is None and ds.field_filter:
+        candidate = _filtered_pair(ctx, ds, data, ct)
     if candidate is None:
         ctx.add(ds, luid, data, ct, uid=uid, fp=fp)
         return 201
@@ -250,8 +257,38 @@ def _slow_pair(ctx, ds, dss, luid, data, ct) -> int:
         ctx.map(ds, luid, candidate.guid, base=data)       # paired: the merge base
         ctx.mark_received(ds, candidate.guid)
         return 201
-    conflicts.resolve(ctx, ds, dss, candidate, luid, data, ct)
+    base = _old_base(ctx, ds, luid, candidate.guid) if via_map else None
+    conflicts.resolve(ctx, ds, dss, candidate, luid, data, ct,
+                      base=conflicts.LOOKUP if base is None else base)
     return 201
+
+
+def _old_base(ctx, ds, luid, guid) -> bytes | None:
+    """The base the mapping luid -> guid had before this slow sync."""
+    if not ds.map_aside:
+        return None
+    return ctx.tx.get_base(aside_device(ctx.device_id), ctx.username, ds.name, luid, guid)
+
+
+def _filtered_pair(ctx, ds, data, ct):
+    """Under a field filter the client's copy lacks the hidden properties: pair by the
+    fingerprint of our unpaired items' filtered views (indexed lazily, per message)."""
+    allowed = frozenset(ds.field_filter)
+    tx, user, taken = ctx.tx, ctx.username, ds.received
+    indexes = ds.__dict__.setdefault("_filtered_prints", {})   # not session state
+    index = indexes.setdefault(ct.lower(), fieldfilter.FilteredPrints())
+
+    def next_page(after):
+        page = []
+        for guid in tx.list_guids(user, ds.name, after=after, limit=FILL_BATCH):
+            item = None if guid in taken else tx.get_item(user, ds.name, guid)
+            page.append((guid, None if item is None else fieldfilter.view_print(
+                bytes(item.data), item.content_type, ct, allowed)))
+        return page
+
+    wanted = fieldfilter.view_print(data, ct, ct, allowed)
+    guid = index.find(wanted, next_page, lambda g: g not in taken)
+    return _live(ctx, ds, guid)
 
 
 def _old_guid(ctx, ds, luid) -> str | None:
