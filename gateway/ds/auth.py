@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 from dataclasses import dataclass, replace
 from typing import Callable
@@ -21,6 +20,7 @@ from typing import Callable
 from gateway.ds.hmac import MAC, HmacHeader, compute_mac
 from gateway.ds.settings import ServerSettings
 from gateway.store.base import Device
+from gateway.syncml.creds import cred_text, md5_digest, md5_secret
 from gateway.syncml.metinf import Meta
 from gateway.syncml.model import Chal, Cred
 
@@ -49,27 +49,11 @@ class AuthOutcome:
         return self.status in (200, 212)
 
 
-def md5_digest(secret: str, nonce: bytes) -> str:
-    """B64(MD5(secret + ":" + nonce)) where secret = B64(MD5("user:pass"))."""
-    return base64.b64encode(hashlib.md5(secret.encode("utf-8") + b":" + nonce).digest()).decode()
-
-
 def _throttle_keys(device_id: str, peer: str) -> list[str]:
     keys = ["device:" + device_id] if device_id else []
     if peer:
         keys.append("peer:" + peer)
     return keys
-
-
-def _cred_text(data: str | bytes) -> str | None:
-    if isinstance(data, bytes):
-        if len(data) == 16:                       # binary MD5 digest (some WBXML peers)
-            return base64.b64encode(data).decode()
-        try:
-            return data.decode("ascii").strip()
-        except UnicodeDecodeError:
-            return None
-    return data.strip()
 
 
 class Authenticator:
@@ -143,7 +127,7 @@ class Authenticator:
         return AuthOutcome(status=212, username=username, chal=chal)
 
     def _check_basic(self, tx, cred: Cred) -> str | None:
-        text = _cred_text(cred.data)
+        text = cred_text(cred.data)
         if not text:
             return None
         try:
@@ -156,13 +140,13 @@ class Authenticator:
         account = tx.get_account(user)
         if account is None or not account.enabled:
             return None
-        secret = base64.b64encode(hashlib.md5(f"{user}:{password}".encode()).digest()).decode()
+        secret = md5_secret(user, password)
         return user if hmac.compare_digest(secret, account.secret) else None
 
     def _check_md5(self, tx, cred: Cred, device_id: str, loc_name: str | None) -> str | None:
         if not loc_name:
             return None
-        text = _cred_text(cred.data)
+        text = cred_text(cred.data)
         account = tx.get_account(loc_name)
         if not text or account is None or not account.enabled:
             return None

@@ -11,10 +11,10 @@ bytes of the message body, the nonce being the raw bytes of the NextNonce last g
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from gateway.syncml.creds import b64_md5
 
 MAC = "syncml:auth-MAC"
 HEADER = "x-syncml-hmac"
@@ -38,14 +38,12 @@ class HmacHeader:
     error: str | None = None
 
 
-def b64_md5(data: bytes) -> str:
-    return base64.b64encode(hashlib.md5(data).digest()).decode("ascii")
 
 
 def compute_mac(secret: str, nonce: bytes, body: bytes) -> str:
     """B64(MD5(secret + ":" + nonce + ":" + B64(MD5(body))))."""
     return b64_md5(secret.encode("utf-8") + b":" + bytes(nonce) + b":"
-                   + b64_md5(body).encode("ascii"))
+                   + b64_md5(body)).decode("ascii")
 
 
 def _quote(text: str) -> str:

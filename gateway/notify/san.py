@@ -9,7 +9,6 @@ Digest = MD5(B64(MD5(server-id ":" password)) ":" nonce ":" B64(MD5(notification
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from enum import IntEnum
 
 from gateway.notify.errors import SANDecodeError
 from gateway.notify.tables import content_type_name
+from gateway.syncml.creds import b64_md5
 from gateway.syncml.devinf import DevInf
 from gateway.syncml.metinf import Meta
 from gateway.syncml.items import Cred
@@ -84,14 +84,12 @@ class SAN:
         object.__setattr__(self, "initiator", Initiator(self.initiator))
 
 
-def _b64md5(data: bytes) -> bytes:
-    return base64.b64encode(hashlib.md5(data).digest())
 
 
 def compute_digest(server_id: str, password: str, nonce: bytes, notification: bytes) -> bytes:
     """The 16-byte SAN digest over ``notification`` (every byte after the digest)."""
-    cred = _b64md5(server_id.encode("utf-8") + b":" + password.encode("utf-8"))
-    return hashlib.md5(cred + b":" + nonce + b":" + _b64md5(notification)).digest()
+    cred = b64_md5(server_id.encode("utf-8") + b":" + password.encode("utf-8"))
+    return hashlib.md5(cred + b":" + nonce + b":" + b64_md5(notification)).digest()
 
 
 def encode_notification(san: SAN) -> bytes:

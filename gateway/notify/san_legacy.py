@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 from dataclasses import dataclass
 
@@ -21,6 +20,7 @@ from gateway.notify.errors import SANDecodeError
 from gateway.notify.san import SAN, SYNC_TYPES, Initiator, SANSync
 from gateway.notify.tables import content_type_code
 from gateway.syncml import codec
+from gateway.syncml.creds import cred_text, md5_digest, md5_secret
 from gateway.syncml.errors import DecodeError
 from gateway.syncml.items import Cred
 from gateway.syncml.metinf import Meta
@@ -48,14 +48,11 @@ def is_legacy_type(content_type: str | None) -> bool:
     return content_type.split(";", 1)[0].strip().lower() in LEGACY_TYPES
 
 
-def _b64md5(data: bytes) -> bytes:
-    return base64.b64encode(hashlib.md5(data).digest())
 
 
 def md5_cred_data(server_id: str, password: str, nonce: bytes = b"") -> str:
     """B64(MD5(B64(MD5(server-id ":" password)) ":" nonce)) (syncml:auth-md5, §3.5)."""
-    secret = _b64md5(server_id.encode("utf-8") + b":" + password.encode("utf-8"))
-    return _b64md5(secret + b":" + nonce).decode("ascii")
+    return md5_digest(md5_secret(server_id, password), nonce)
 
 
 def server_cred(server_id: str, password: str, nonce: bytes = b"") -> Cred:
@@ -64,21 +61,10 @@ def server_cred(server_id: str, password: str, nonce: bytes = b"") -> Cred:
                 data=md5_cred_data(server_id, password, nonce))
 
 
-def _cred_text(data: str | bytes) -> str | None:
-    if isinstance(data, bytes):
-        if len(data) == 16:                   # a raw MD5 digest in WBXML opaque data
-            return base64.b64encode(data).decode("ascii")
-        try:
-            return data.decode("ascii").strip()
-        except UnicodeDecodeError:
-            return None
-    return data.strip()
-
-
 def verify_cred(cred: Cred, *, server_id: str, password: str, nonce: bytes = b"") -> bool:
     """True if ``cred`` proves ``server_id:password`` (basic, or md5 with ``nonce``)."""
     kind = (cred.meta.type if cred.meta and cred.meta.type else AUTH_BASIC).strip()
-    text = _cred_text(cred.data)
+    text = cred_text(cred.data)
     if text is None:
         return False
     if kind == AUTH_MD5:

@@ -7,17 +7,15 @@ is what ``Account.secret`` holds, so the plain password is never stored.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 
 from gateway.store.base import Account
+from gateway.syncml.creds import md5_secret
 
 
 def make_secret(username: str, password: str) -> str:
     """B64(MD5("username:password")), both strings encoded as UTF-8."""
-    digest = hashlib.md5(f"{username}:{password}".encode("utf-8")).digest()
-    return base64.b64encode(digest).decode("ascii")
+    return md5_secret(username, password)
 
 
 def check_basic(account: Account, username: str, password: str) -> bool:
