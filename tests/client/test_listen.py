@@ -117,16 +117,16 @@ def _modem_bridge(path: str, sim: ModemSim, deliveries: list[bytes], stop: threa
 
 
 @pytest.mark.interop
-def test_sms_san_from_a_gsm_modem(gateway, tmp_path):
+def listen_on_a_modem(gateway, tmp_path, push: bytes, *, ref: int) -> ListenProc:
+    """``omads-sync listen --modem`` on a pty whose simulated modem has ``push`` waiting
+    as SMS; the listener must sync and exit 0."""
     assert shutil.which("socat"), "socat (Debian package socat) is required"
-    seed(gateway)
     pair = PtyPair(tmp_path)
     sim = ModemSim()
-    pdus = sms.wap_push_pdus(san_push(good_san()), "+4917012345", ref=5)
-    notes = []
-    for i, (pdu_hex, _length) in enumerate(pdus):
-        deliver_hex = sms_deliver_hex(pdu_hex)
-        notes.append(sim.deliver(deliver_hex, i + 1))
+    pdus = sms.wap_push_pdus(push, "+4917012345", ref=ref)
+    assert len(pdus) >= 1
+    notes = [sim.deliver(sms_deliver_hex(pdu_hex), i + 1)
+             for i, (pdu_hex, _length) in enumerate(pdus)]
     stop = threading.Event()
     bridge = threading.Thread(target=_modem_bridge, args=(pair.theirs, sim, notes, stop),
                               daemon=True)
@@ -140,6 +140,12 @@ def test_sms_san_from_a_gsm_modem(gateway, tmp_path):
         stop.set()
         bridge.join(5)
         pair.close()
+    return proc
+
+
+def test_sms_san_from_a_gsm_modem(gateway, tmp_path):
+    seed(gateway)
+    listen_on_a_modem(gateway, tmp_path, san_push(good_san()), ref=5)
     assert contacts(folder_items(tmp_path / "items")) == contacts(gateway.items())
 
 

@@ -5,25 +5,21 @@ modem: a good legacy SAN starts the sync it names, a bad one is logged and ignor
 from __future__ import annotations
 
 import base64
-import shutil
 import socket
-import threading
 
 import pytest
 
 from gateway.client import san_forms
 from gateway.ds.client_settings import DatastoreConfig
 from gateway.notify import san as sanlib
-from gateway.notify import san_legacy, sip, sms, wsp
+from gateway.notify import san_legacy, sip, wsp
 from gateway.syncml import codec
 from gateway.syncml.items import Cred
 from gateway.syncml.metinf import Meta
 from tests.client.listenproc import ListenProc
 from tests.client.runcli import contacts, folder_items
-from tests.client.test_listen import (SERVER_ID, _modem_bridge, client_args, free_udp,
-                                      good_san, seed, sms_deliver_hex)
-from tests.notify.modem_sim import ModemSim
-from tests.obex_links.conftest import PtyPair
+from tests.client.test_listen import (SERVER_ID, client_args, free_udp, good_san,
+                                      listen_on_a_modem, seed)
 
 LEGACY = "application/vnd.syncml+wbxml"
 STORES = (DatastoreConfig(local_uri="./contacts", remote_uri="contacts", mode=200),
@@ -168,26 +164,7 @@ def test_sip_message_with_the_legacy_san(gateway, tmp_path):
 
 @pytest.mark.interop
 def test_sms_legacy_san_from_a_gsm_modem(gateway, tmp_path):
-    assert shutil.which("socat"), "socat (Debian package socat) is required"
     seed(gateway)
-    pair = PtyPair(tmp_path)
-    sim = ModemSim()
-    pdus = sms.wap_push_pdus(legacy_push(legacy_san()), "+4917012345", ref=6)
-    assert len(pdus) >= 1
-    notes = [sim.deliver(sms_deliver_hex(pdu_hex), i + 1)
-             for i, (pdu_hex, _length) in enumerate(pdus)]
-    stop = threading.Event()
-    bridge = threading.Thread(target=_modem_bridge, args=(pair.theirs, sim, notes, stop),
-                              daemon=True)
-    bridge.start()
-    proc = ListenProc(tmp_path, *client_args(gateway, tmp_path / "items"),
-                      "--modem", pair.ours)
-    try:
-        assert proc.finish() == 0, proc.stderr
-    finally:
-        proc.stop()
-        stop.set()
-        bridge.join(5)
-        pair.close()
+    proc = listen_on_a_modem(gateway, tmp_path, legacy_push(legacy_san()), ref=6)
     assert "SyncML 1.1 form, with good credentials" in proc.stderr
     assert contacts(folder_items(tmp_path / "items")) == contacts(gateway.items())

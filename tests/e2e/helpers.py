@@ -10,12 +10,17 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterator
 
 from bench.peers import GatewayProcess, start_gateway
 from gateway.store.sqlite import SQLiteStore
 from tests.client.listenproc import ListenProc
+from tests.client.runcli import folder_items
 from tests.interop.vcards import make_vcards
+from tests.notify_service.helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVER_ID = "omads-e2e"            # the gateway's [server] server_id
@@ -175,3 +180,51 @@ def start_listener(workdir: Path, profile: Path, banner: str) -> tuple[ListenPro
         proc.stop()
         raise
     return proc, int(m.group(1))
+
+
+def queued_id(admin_output: str) -> int:
+    m = re.match(r"queued notification (\d+) for " + re.escape(DEVICE), admin_output)
+    assert m, admin_output
+    return int(m.group(1))
+
+
+def items_in(folder: Path) -> dict[str, bytes]:
+    return folder_items(folder) if folder.exists() else {}
+
+
+def check_clean(gw: NotifyGateway, *logs: str) -> None:
+    for text in (gw.log(), *logs):
+        assert "Traceback" not in text, text
+
+
+BANNERS = {"udp": "WDP/UDP on", "sip": "SIP/UDP on"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pair:
+    gw: NotifyGateway
+    proc: ListenProc
+    listen_port: int          # where the listener waits for notifications
+    folder: Path              # the listener's contacts folder
+
+
+@contextmanager
+def gateway_and_listener(workdir: Path, carrier: str,
+                         devices: Callable[[int], str] = lambda port: "") -> Iterator[Pair]:
+    """``omads-sync listen`` on ``carrier`` (udp or sip) and a gateway daemon whose
+    ``[[notify.device]]`` text ``devices`` makes from the listener's port; both stopped
+    after, and (when the body passed) neither may have logged a traceback."""
+    folder = workdir / "contacts"
+    port, admin_port = free_port(), free_port()
+    profile = write_profile(workdir / "profiles.toml", url=f"http://127.0.0.1:{port}/sync",
+                            store=folder, carrier=carrier)
+    proc, listen_port = start_listener(workdir, profile, BANNERS[carrier])
+    gw = None
+    try:
+        gw = NotifyGateway(workdir / "gw", port, admin_port, devices=devices(listen_port))
+        yield Pair(gw=gw, proc=proc, listen_port=listen_port, folder=folder)
+    finally:
+        proc.stop()
+        if gw is not None:
+            gw.stop()
+    check_clean(gw, proc.stderr)

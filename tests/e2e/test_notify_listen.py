@@ -14,46 +14,25 @@ from pathlib import Path
 
 import pytest
 
-from tests.client.runcli import contacts, folder_items
+from tests.client.runcli import contacts
 from tests.client.listenproc import ListenProc
-from tests.e2e.helpers import (DEVICE, NONCE, SAN_PASSWORD, NotifyGateway, start_listener,
-                               write_profile)
-from tests.notify_service.helpers import free_port
+from tests.e2e.helpers import (DEVICE, NONCE, SAN_PASSWORD, gateway_and_listener, items_in,
+                               queued_id, write_profile)
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(180)]
 
 
-def queued_id(admin_output: str) -> int:
-    m = re.match(r"queued notification (\d+) for " + re.escape(DEVICE), admin_output)
-    assert m, admin_output
-    return int(m.group(1))
-
-
-def items_in(folder: Path) -> dict[str, bytes]:
-    return folder_items(folder) if folder.exists() else {}
-
-
-def check_clean(gw: NotifyGateway, *logs: str) -> None:
-    for text in (gw.log(), *logs):
-        assert "Traceback" not in text, text
-
-
 def test_udp_notification_from_omads_admin_starts_the_sync(tmp_path: Path):
-    folder = tmp_path / "contacts"
-    port, admin_port = free_port(), free_port()
-    profile = write_profile(tmp_path / "profiles.toml", url=f"http://127.0.0.1:{port}/sync",
-                            store=folder, carrier="udp")
-    proc, udp_port = start_listener(tmp_path, profile, "WDP/UDP on")
-    gw = None
-    try:
-        # the device as configured in the gateway's TOML: a UDP route to the listener
-        gw = NotifyGateway(tmp_path / "gw", port, admin_port, devices=f"""
+    # the device as configured in the gateway's TOML: a UDP route to the listener
+    with gateway_and_listener(tmp_path, "udp",
+                              devices=lambda udp_port: f"""
 [[notify.device]]
 id = "{DEVICE}"
 routes = ["udp:127.0.0.1:{udp_port}"]
 server_password = "{SAN_PASSWORD}"
 nonce = "{NONCE}"
-""")
+""") as pair:
+        gw, proc, udp_port, folder = pair.gw, pair.proc, pair.listen_port, pair.folder
         cards = gw.add_contacts(3, seed=41)
         assert gw.synced(DEVICE) == (None, None)
         nid = queued_id(gw.admin("notify", DEVICE))
@@ -68,22 +47,11 @@ nonce = "{NONCE}"
         assert device is not None and state is not None
         status = gw.admin("notify-status", str(nid)).split("\t")
         assert status[:3] == [str(nid), DEVICE, "sent"]
-    finally:
-        proc.stop()
-        if gw is not None:
-            gw.stop()
-    check_clean(gw, proc.stderr)
 
 
 def test_sip_message_from_the_http_admin_endpoint_starts_the_sync(tmp_path: Path):
-    folder = tmp_path / "contacts"
-    port, admin_port = free_port(), free_port()
-    profile = write_profile(tmp_path / "profiles.toml", url=f"http://127.0.0.1:{port}/sync",
-                            store=folder, carrier="sip")
-    proc, sip_port = start_listener(tmp_path, profile, "SIP/UDP on")
-    gw = None
-    try:
-        gw = NotifyGateway(tmp_path / "gw", port, admin_port)
+    with gateway_and_listener(tmp_path, "sip") as pair:
+        gw, proc, sip_port, folder = pair.gw, pair.proc, pair.listen_port, pair.folder
         cards = gw.add_contacts(3, seed=42)
         # the device as set up in the database: a direct SIP route to the listener
         uri = f"sip:{DEVICE}@127.0.0.1:{sip_port}"
@@ -101,22 +69,11 @@ def test_sip_message_from_the_http_admin_endpoint_starts_the_sync(tmp_path: Path
         assert doc["datastores"] == ["contacts"]
         device, state = gw.synced(DEVICE)
         assert device is not None and state is not None
-    finally:
-        proc.stop()
-        if gw is not None:
-            gw.stop()
-    check_clean(gw, proc.stderr)
 
 
 def test_a_wrong_digest_is_ignored_and_the_next_good_one_syncs(tmp_path: Path):
-    folder = tmp_path / "contacts"
-    port, admin_port = free_port(), free_port()
-    profile = write_profile(tmp_path / "profiles.toml", url=f"http://127.0.0.1:{port}/sync",
-                            store=folder, carrier="udp")
-    proc, udp_port = start_listener(tmp_path, profile, "WDP/UDP on")
-    gw = None
-    try:
-        gw = NotifyGateway(tmp_path / "gw", port, admin_port)
+    with gateway_and_listener(tmp_path, "udp") as pair:
+        gw, proc, udp_port, folder = pair.gw, pair.proc, pair.listen_port, pair.folder
         cards = gw.add_contacts(3, seed=43)
         gw.admin("notify-setup", DEVICE, "--route", f"udp:127.0.0.1:{udp_port}",
                  "--server-password", SAN_PASSWORD + "-not", "--nonce", NONCE)
@@ -140,11 +97,6 @@ def test_a_wrong_digest_is_ignored_and_the_next_good_one_syncs(tmp_path: Path):
         device, state = gw.synced(DEVICE)
         assert device is not None and state is not None
         assert proc.stderr.count(": syncing") == 1, proc.stderr
-    finally:
-        proc.stop()
-        if gw is not None:
-            gw.stop()
-    check_clean(gw, proc.stderr)
 
 
 def test_a_profile_nonce_that_is_not_base64_is_refused_at_start(tmp_path: Path):

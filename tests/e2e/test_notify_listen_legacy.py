@@ -19,10 +19,8 @@ from gateway.store.base import Device
 from gateway.syncml import codec
 from gateway.syncml.devinf import DevInf
 from tests.client.runcli import contacts
-from tests.e2e.helpers import (DEVICE, NONCE, SAN_PASSWORD, NotifyGateway, start_listener,
-                               write_profile)
-from tests.e2e.test_notify_listen import check_clean, items_in, queued_id
-from tests.notify_service.helpers import free_port
+from tests.e2e.helpers import (DEVICE, NONCE, SAN_PASSWORD, gateway_and_listener, items_in,
+                               queued_id)
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(180)]
 
@@ -30,21 +28,16 @@ LEGACY_LOG = "(SyncML 1.1 form, with good credentials): syncing"
 
 
 def test_udp_legacy_form_configured_for_the_device(tmp_path: Path):
-    folder = tmp_path / "contacts"
-    port, admin_port = free_port(), free_port()
-    profile = write_profile(tmp_path / "profiles.toml", url=f"http://127.0.0.1:{port}/sync",
-                            store=folder, carrier="udp")
-    proc, udp_port = start_listener(tmp_path, profile, "WDP/UDP on")
-    gw = None
-    try:
-        gw = NotifyGateway(tmp_path / "gw", port, admin_port, devices=f"""
+    with gateway_and_listener(tmp_path, "udp",
+                              devices=lambda udp_port: f"""
 [[notify.device]]
 id = "{DEVICE}"
 routes = ["udp:127.0.0.1:{udp_port}"]
 server_password = "{SAN_PASSWORD}-not"
 nonce = "{NONCE}"
 form = "1.1"
-""")
+""") as pair:
+        gw, proc, udp_port, folder = pair.gw, pair.proc, pair.listen_port, pair.folder
         cards = gw.add_contacts(3, seed=51)
         # a Cred made with the wrong password: logged and ignored, nothing synced
         bad = queued_id(gw.admin("notify", DEVICE))
@@ -65,22 +58,11 @@ form = "1.1"
         assert gw.wait_done(good)["state"] == "sent"
         device, state = gw.synced(DEVICE)
         assert device is not None and state is not None
-    finally:
-        proc.stop()
-        if gw is not None:
-            gw.stop()
-    check_clean(gw, proc.stderr)
 
 
 def test_sip_legacy_form_chosen_from_the_stored_devinf(tmp_path: Path):
-    folder = tmp_path / "contacts"
-    port, admin_port = free_port(), free_port()
-    profile = write_profile(tmp_path / "profiles.toml", url=f"http://127.0.0.1:{port}/sync",
-                            store=folder, carrier="sip")
-    proc, sip_port = start_listener(tmp_path, profile, "SIP/UDP on")
-    gw = None
-    try:
-        gw = NotifyGateway(tmp_path / "gw", port, admin_port)
+    with gateway_and_listener(tmp_path, "sip") as pair:
+        gw, proc, sip_port, folder = pair.gw, pair.proc, pair.listen_port, pair.folder
         cards = gw.add_contacts(2, seed=52)
         # the device synced before with SyncML 1.1: its DevInf is in the store
         old = DevInf(ver_dtd="1.1", dev_id=DEVICE, dev_typ="phone", man="Sony Ericsson",
@@ -103,8 +85,3 @@ def test_sip_legacy_form_chosen_from_the_stored_devinf(tmp_path: Path):
         assert device is not None and state is not None
         # the session stored the client's own DevInf (1.2): the next SAN is binary again
         assert codec.decode_devinf(device.devinf, codec.XML).ver_dtd == "1.2"
-    finally:
-        proc.stop()
-        if gw is not None:
-            gw.stop()
-    check_clean(gw, proc.stderr)

@@ -65,12 +65,12 @@ class Harness:
         return out[0]
 
 
-@pytest.fixture
-def make(tmp_path):
+def started_harnesses(tmp_path, **defaults):
+    """A factory of started Harnesses (``defaults`` for every one), all stopped after."""
     made = []
 
     def factory(carrier, **kw):
-        h = Harness(tmp_path, carrier, **kw)
+        h = Harness(tmp_path, carrier, **{**defaults, **kw})
         made.append(h)
         h.svc.startService()
         return h
@@ -79,6 +79,11 @@ def make(tmp_path):
         if h.svc.running:
             h.svc.stopService()
         h.store.close()
+
+
+@pytest.fixture
+def make(tmp_path):
+    yield from started_harnesses(tmp_path)
 
 
 def test_payload_carries_a_report_target_for_this_attempt(make):

@@ -15,26 +15,14 @@ from gateway.store.notifications import DELIVERED, FAILED, SENT
 from gateway.transport.notify_admin import _show
 from gateway.transport.notify_carriers import Sent
 from tests.notify_service.helpers import FakeCarrier, queue
-from tests.notify_service.test_dlr_service import Harness
+from tests.notify_service.test_dlr_service import started_harnesses
 
 TIMEOUT = 600.0
 
 
 @pytest.fixture
 def make(tmp_path):
-    made = []
-
-    def factory(carrier, **kw):
-        kw.setdefault("dlr_timeout", TIMEOUT)
-        h = Harness(tmp_path, carrier, **kw)
-        made.append(h)
-        h.svc.startService()
-        return h
-    yield factory
-    for h in made:
-        if h.svc.running:
-            h.svc.stopService()
-        h.store.close()
+    yield from started_harnesses(tmp_path, dlr_timeout=TIMEOUT)
 
 
 def test_no_report_within_the_timeout_settles_without_a_retry(make):
