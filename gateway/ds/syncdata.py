@@ -58,15 +58,12 @@ def prepare(ctx: MessageContext, ds: DatastoreState) -> None:
     tx, user = ctx.tx, ctx.username
     if ds.mode == 201:
         aside = aside_device(ctx.device_id)
-        tx.clear_map(aside, user, ds.name)
         ds.pair = tx.count_items(user, ds.name) > 0
-        if ds.pair:
-            old = tx.get_map(ctx.device_id, user, ds.name)
-            tx.put_bases(aside, user, ds.name, [    # with their bases: merges use them
-                (luid, guid, tx.get_base(ctx.device_id, user, ds.name, luid, guid))
-                for luid, guid in old.items()])
-            ds.map_aside = bool(old)
+        if ds.pair:      # the old map, with its bases (merges use them), set aside whole
+            ds.map_aside = tx.move_map(ctx.device_id, aside, user, ds.name) > 0
             _fill_fingerprints(ctx, ds)
+        else:
+            tx.clear_map(aside, user, ds.name)
         tx.clear_map(ctx.device_id, user, ds.name)
         ctx.forget_maps(ds.name)
     elif ds.mode == 203:

@@ -187,6 +187,10 @@ class StoreTransaction(Protocol):
     def remove_mappings(self, device_id: str, username: str, datastore: str,
                         luids: Iterable[str]) -> None: ...
     def clear_map(self, device_id: str, username: str, datastore: str) -> None: ...
+    def move_map(self, from_device: str, to_device: str, username: str,
+                 datastore: str) -> int:
+        """``to_device``'s map becomes ``from_device``'s (rows and bases), which is left
+        empty; the number of rows moved."""
 
     # -- savepoints (SyncML Atomic: part of a message rolls back alone) -----------------
     def savepoint(self, name: str) -> None:

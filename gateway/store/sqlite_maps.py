@@ -104,3 +104,14 @@ class MapOperations:
         ds_id = self._ds(username, datastore)
         if ds_id is not None:
             self._db.execute("DELETE FROM id_maps WHERE device_id = ? AND ds_id = ?", (device_id, ds_id))
+
+    @operation
+    def move_map(self, from_device: str, to_device: str, username: str,
+                 datastore: str) -> int:
+        ds_id = self._ds(username, datastore)
+        if ds_id is None:
+            return 0
+        self._db.execute("DELETE FROM id_maps WHERE device_id = ? AND ds_id = ?",
+                         (to_device, ds_id))
+        return self._db.execute("UPDATE id_maps SET device_id = ? WHERE device_id = ?"
+                                " AND ds_id = ?", (to_device, from_device, ds_id)).rowcount

@@ -242,6 +242,12 @@ class FakeStore:
         self.maps.pop((device_id, username, datastore), None)
         self.bases.pop((device_id, username, datastore), None)
 
+    def move_map(self, from_device, to_device, username, datastore):
+        src, dst = (from_device, username, datastore), (to_device, username, datastore)
+        self.maps[dst] = self.maps.pop(src, {})
+        self.bases[dst] = self.bases.pop(src, {})
+        return len(self.maps[dst])
+
     # sessions
     def load_session(self, key):
         got = self.sessions.get(key)

@@ -409,6 +409,21 @@ class StoreConformance:
             assert tx.get_map(*key) == {}
             tx.clear_map(*key)
 
+    def test_move_map_takes_rows_and_bases_and_replaces_the_target(self, store):
+        src, dst = ("IMEI:1", "alice", "contacts"), ("IMEI:1#aside", "alice", "contacts")
+        with store.transaction() as tx:
+            assert tx.move_map(src[0], dst[0], "alice", "contacts") == 0
+            tx.put_bases(*src, [("1", "g1", b"BASE1"), ("2", "g2", None)])
+            tx.put_mappings(*dst, [("old", "g9")])
+            tx.put_mappings("IMEI:1", "alice", "calendar", [("c", "gc")])
+            assert tx.move_map(src[0], dst[0], "alice", "contacts") == 2
+        with store.transaction() as tx:
+            assert tx.get_map(*src) == {}
+            assert tx.get_map(*dst) == {"1": "g1", "2": "g2"}
+            assert tx.get_base(*dst, "1", "g1") == b"BASE1"
+            assert tx.get_base(*dst, "2", "g2") is None
+            assert tx.get_map("IMEI:1", "alice", "calendar") == {"c": "gc"}
+
     def test_map_entries_of_some_luids(self, store):
         key = ("IMEI:1", "alice", "contacts")
         with store.transaction() as tx:
