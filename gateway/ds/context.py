@@ -66,6 +66,9 @@ class MessageContext:
     # acknowledged items not written yet: ds name -> {luid: (guid, base or None: unmap)}
     agreed: dict[str, dict[str, tuple[str, bytes | None]]] = field(default_factory=dict)
     in_atomic: bool = False     # inside an Atomic (atomic.py): no nesting, no chunks
+    # (ds name, content type) -> fieldfilter.FilteredPrints: our unpaired items' filtered
+    # fingerprints for a slow sync under a field filter, built lazily for this message
+    filtered_prints: dict = field(default_factory=dict)
 
     @property
     def username(self) -> str:
@@ -115,6 +118,7 @@ class MessageContext:
         del self.commands[cp.commands:]
         self._luids = cp.luids
         self.agreed = cp.agreed
+        self.filtered_prints = {}         # rebuilt on demand from the restored store
         for name, value in cp.session.items():
             setattr(st, name, value)
         st.datastores = dict(cp.datastores)

@@ -272,8 +272,7 @@ def _filtered_pair(ctx, ds, data, ct):
     fingerprint of our unpaired items' filtered views (indexed lazily, per message)."""
     allowed = frozenset(ds.field_filter)
     tx, user, taken = ctx.tx, ctx.username, ds.received
-    indexes = ds.__dict__.setdefault("_filtered_prints", {})   # not session state
-    index = indexes.setdefault(ct.lower(), fieldfilter.FilteredPrints())
+    index = ctx.filtered_prints.setdefault((ds.name, ct.lower()), fieldfilter.FilteredPrints())
 
     def next_page(after):
         page = []
