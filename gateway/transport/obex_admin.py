@@ -12,19 +12,12 @@ from twisted.internet.defer import maybeDeferred
 
 from gateway.ds.server import SyncServer
 from gateway.extensions import FeatureError, FeatureUsageError
-from gateway.notify.san import SAN, encode_san
 from gateway.store.notifications import NotifyDevice
 from gateway.transport import notify_payload
 from gateway.transport.obex_dial import DialError, alerted_session, dial, parse_via
 from gateway.transport.obex_feature import ENCODINGS, SECTION, Settings
 
-__all__ = ["sync_device", "make_san"]
-
-
-def make_san(server_id: str, *, password: str | None, session_id: int | None = None) -> bytes:
-    """A DS 1.2 package 0 asking the handset to sync all its datastores (num-syncs 0)."""
-    sid = secrets.randbelow(1 << 16) if session_id is None else session_id
-    return encode_san(SAN(server_id=server_id, session_id=sid), password=password)
+__all__ = ["sync_device"]
 
 
 def _fail(err: Any, text: str, code: int) -> None:

@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 import pytest_twisted
 
-from gateway.notify.san import decode_san
+from gateway.notify.san import SAN, decode_san, encode_san
 from gateway.obex.constants import TYPE_SYNCML_SAN
-from gateway.transport.obex_admin import make_san
 from gateway.transport.obex_dial import DialError, alerted_session, dial, parse_via
 from tests.obex_links import helpers
 from tests.obex_links.phone import Phone, PhoneFactory
@@ -66,7 +65,7 @@ def test_alerted_session_over_tcp(engine: Any, run: Any, store: Any) -> Any:
         target = parse_via(f"obex:tcp:127.0.0.1:{port.getHost().port}")
         client = yield dial(reactor, target, timeout=10)
         result = yield alerted_session(client, engine=engine, run=run,
-                                       san=make_san("omads-gateway", password=None),
+                                       san=encode_san(SAN(server_id="omads-gateway"), password=None),
                                        reactor=reactor, peer="phone", encoding=XML
                                        ).addTimeout(30, reactor)
     finally:
@@ -87,7 +86,7 @@ def test_alerted_session_over_serial_switches_with_at_cprot(engine: Any, run: An
     try:
         client = yield dial(reactor, parse_via(f"obex:serial:{pty_pair.ours}"), timeout=10)
         result = yield alerted_session(client, engine=engine, run=run,
-                                       san=make_san("omads-gateway", password=None),
+                                       san=encode_san(SAN(server_id="omads-gateway"), password=None),
                                        reactor=reactor, peer="phone", encoding=XML
                                        ).addTimeout(30, reactor)
     finally:
