@@ -22,11 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gateway.ds.server import SyncServer  # noqa: E402
+from gateway.ds.server.handler import SyncServer
 from gateway.ds.settings import ServerSettings  # noqa: E402
 from gateway.store.accounts import make_secret  # noqa: E402
 from gateway.store.base import Account  # noqa: E402
-from gateway.store.sqlite import SQLiteStore  # noqa: E402
+from gateway.store.sqlite.store import SQLiteStore
 from gateway.syncml import codec  # noqa: E402
 from tests.ds.simclient import SimClient, vcard  # noqa: E402
 

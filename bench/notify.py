@@ -23,9 +23,9 @@ from gateway.notify import san as sanlib  # noqa: E402
 from gateway.notify import wsp  # noqa: E402
 from gateway.notify.sms import wap_push_pdus  # noqa: E402
 from gateway.store.notifications import Notification, NotifyDevice  # noqa: E402
-from gateway.store.sqlite import SQLiteStore  # noqa: E402
-from gateway.store.sqlite_notifications import SQLiteNotifications, ensure_schema  # noqa: E402
-from gateway.transport.notify_payload import build_payload  # noqa: E402
+from gateway.store.sqlite.store import SQLiteStore
+from gateway.store.sqlite.notifications import SQLiteNotifications, ensure_schema
+from gateway.notifier.payload import build_payload
 
 
 def rate(label: str, n: int, seconds: float, unit: str) -> None:

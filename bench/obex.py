@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.peers import cpu_seconds  # noqa: E402
-from gateway.ds.server import Response  # noqa: E402
+from gateway.ds.server.handler import Response
 from gateway.obex import ClientConfig, ObexClient  # noqa: E402
 from gateway.obex.events import ConnectRequest, Connected, Response as ObexResponse  # noqa: E402
 from gateway.obex.constants import TARGET_SYNCML_SYNC  # noqa: E402

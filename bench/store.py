@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gateway.store.sqlite import SQLiteStore  # noqa: E402
+from gateway.store.sqlite.store import SQLiteStore
 
 VCARD = (
     "BEGIN:VCARD\r\nVERSION:2.1\r\nN:Doe{n};John;;;\r\nFN:John Doe{n}\r\n"

@@ -30,8 +30,8 @@ class FeatureUsageError(Exception):
 
 
 FEATURES: tuple[str, ...] = (
-    "gateway.transport.obex_feature",
-    "gateway.transport.notify_feature",
+    "gateway.config.obex",
+    "gateway.service.notify",
 )
 
 

@@ -29,7 +29,7 @@ from gateway.service import (
 )
 from gateway.store.accounts import make_secret
 from gateway.store.base import Account
-from gateway.store.sqlite import SQLiteStore
+from gateway.store.sqlite.store import SQLiteStore
 from gateway.transport import logs
 from gateway.transport.http import SyncSite
 

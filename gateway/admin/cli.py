@@ -78,7 +78,7 @@ def store_path(args: argparse.Namespace) -> str:
 
 
 def open_store(path: str, *, create: bool) -> Store:
-    from gateway.store.sqlite import SQLiteStore
+    from gateway.store.sqlite.store import SQLiteStore
     p = Path(path).expanduser()
     if not create and not p.exists():
         raise CommandError(f"no database at {path} (start the gateway once, or add a user)")

@@ -12,13 +12,13 @@ import time
 
 from twisted.internet import defer
 
-from gateway.client.http import HttpTransport
+from gateway.transport.http_client import HttpTransport
 from gateway.client.memory_store import MemoryStore
 from gateway.client.profiles import AUTHS, ENCODINGS
 from gateway.client.runner import Observer, run_session
-from gateway.ds.client_errors import ConfigError
-from gateway.ds.client_settings import ClientSettings, DatastoreConfig
-from gateway.ds.client_state import ClientState
+from gateway.ds.client.errors import ConfigError
+from gateway.ds.client.settings import ClientSettings, DatastoreConfig
+from gateway.ds.client.state import ClientState
 
 
 def add_options(p) -> None:

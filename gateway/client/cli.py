@@ -22,8 +22,8 @@ from gateway.client.folder import FolderStore
 from gateway.client.report import Progress, pretty, summary
 from gateway.client.runner import Observer, StateFile, run_session
 from gateway.client.sqlite_store import SQLiteItemStore
-from gateway.ds.client_errors import ClientError, ConfigError, PartialSync, Suspended
-from gateway.ds.client_settings import MODE_NAMES
+from gateway.ds.client.errors import ClientError, ConfigError, PartialSync, Suspended
+from gateway.ds.client.settings import MODE_NAMES
 
 
 def common_options(p: argparse.ArgumentParser) -> None:
@@ -87,9 +87,9 @@ def open_stores(profile: profiles.Profile) -> dict:
 async def transport_for(reactor, profile: profiles.Profile, timeout: float):
     """(send, close) for the profile's link."""
     if profile.obex:
-        from gateway.client.obex_link import open_obex
+        from gateway.transport.obex.client_link import open_obex
         return await open_obex(reactor, profile.obex, timeout=timeout)
-    from gateway.client.http import HttpTransport
+    from gateway.transport.http_client import HttpTransport
     http = HttpTransport(reactor, ca_file=profile.ca_file, timeout=timeout)
     return http.send, http.close
 
@@ -120,7 +120,7 @@ def result_code(session) -> int:
     if session.suspended:
         raise Suspended("the session was suspended; run again with --resume")
     if any(r.failed for r in session.runs.values()):
-        from gateway.ds.client_errors import SyncFailed
+        from gateway.ds.client.errors import SyncFailed
         raise SyncFailed("; ".join(f"{r.local_uri}: {r.failed}"
                                    for r in session.runs.values() if r.failed))
     if any(r.counters.refused_by_server or r.counters.refused_by_us

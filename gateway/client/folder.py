@@ -12,8 +12,8 @@ import os
 from pathlib import Path
 
 from gateway.client.tracking import content_hash, diff
-from gateway.ds.client_errors import LocalStoreError
-from gateway.ds.client_store import Change
+from gateway.ds.client.errors import LocalStoreError
+from gateway.ds.client.store import Change
 
 EXTENSIONS = {"text/vcard": ".vcf", "text/x-vcard": ".vcf", "text/calendar": ".ics",
               "text/x-vcalendar": ".ics", "text/plain": ".txt", "text/x-vnote": ".txt"}

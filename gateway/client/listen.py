@@ -19,7 +19,7 @@ from twisted.internet.protocol import DatagramProtocol
 
 from gateway.client import san_forms
 from gateway.client.obex_server import ObexClientLink
-from gateway.ds.client_errors import ClientError
+from gateway.ds.client.errors import ClientError
 from gateway.notify import sip, sms
 from gateway.notify.udh import Reassembler
 from gateway.syncml.errors import DecodeError
@@ -187,7 +187,7 @@ async def listen(reactor, profile, args, stdout, stderr) -> int:
         ports.append(reactor.listenUDP(port, _Udp(listener.on_sip), interface=host))
         listener.log(f"SIP/UDP on {host}:{ports[-1].getHost().port}")
     if modem:
-        from gateway.client.modem_link import open_modem
+        from gateway.transport.notify.modem_link import open_modem
         ports.append(open_modem(reactor, modem, listener.on_sms, listener.log))
     if args.obex_listen:
         ports.append(ObexClientLink.listen(reactor, args.obex_listen, listener))

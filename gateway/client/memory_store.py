@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.client.tracking import content_hash, diff
-from gateway.ds.client_store import Change
+from gateway.ds.client.store import Change
 
 
 class MemoryStore:

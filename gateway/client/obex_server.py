@@ -17,8 +17,8 @@ from twisted.internet.endpoints import serverFromString
 
 from gateway.client import san_forms
 from gateway.client.runner import StateFile, flush_all
-from gateway.ds.client_engine import ClientSession
-from gateway.ds.client_errors import ClientError
+from gateway.ds.client.engine import ClientSession
+from gateway.ds.client.errors import ClientError
 from gateway.obex import ServerConfig
 from gateway.syncml.errors import RemoteProtocolError
 
@@ -97,8 +97,9 @@ class ObexClientLink:
     def listen(reactor, text: str, listener):
         """Start the OBEX server on ``tcp:PORT[:interface=IP]`` or ``serial:/dev/ttyX``;
         returns something with ``stopListening``."""
-        from gateway.transport.obex_links import ListenSpec, SerialListenerService, parse_listen
-        from gateway.transport.obex_protocol import ObexSyncFactory, ObexSyncProtocol
+        from gateway.transport.obex.links import (
+            ListenSpec, SerialListenerService, parse_listen)
+        from gateway.transport.obex.protocol import ObexSyncFactory, ObexSyncProtocol
         responder = Responder(listener)
         config = ServerConfig(idle_timeout=60.0)
 

@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gateway.ds.auth import BASIC, MD5
-from gateway.ds.client_errors import ConfigError
-from gateway.ds.client_settings import MODE_NAMES, ClientSettings, DatastoreConfig
+from gateway.ds.client.errors import ConfigError
+from gateway.ds.client.settings import MODE_NAMES, ClientSettings, DatastoreConfig
 from gateway.ds.hmac import MAC
 from gateway.syncml import codec
 

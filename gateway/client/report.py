@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from gateway.ds.client_engine import ClientSession
-from gateway.ds.client_settings import MODE_LABELS
+from gateway.ds.client.engine import ClientSession
+from gateway.ds.client.settings import MODE_LABELS
 from gateway.syncml.errors import DecodeError
 # omads-trace's printer (gateway/syncml/trace.py); a public name there would be nicer.
 from gateway.syncml import trace

@@ -15,10 +15,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gateway.ds.client_engine import ClientSession
-from gateway.ds.client_errors import LocalStoreError
-from gateway.ds.client_settings import ClientSettings
-from gateway.ds.client_state import ClientState
+from gateway.ds.client.engine import ClientSession
+from gateway.ds.client.errors import LocalStoreError
+from gateway.ds.client.settings import ClientSettings
+from gateway.ds.client.state import ClientState
 
 Send = Callable[[str, bytes, str], Awaitable[tuple[bytes, str]]]
 

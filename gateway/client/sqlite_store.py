@@ -11,8 +11,8 @@ import sqlite3
 from pathlib import Path
 
 from gateway.client.tracking import content_hash, diff
-from gateway.ds.client_errors import LocalStoreError
-from gateway.ds.client_store import Change
+from gateway.ds.client.errors import LocalStoreError
+from gateway.ds.client.store import Change
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (luid TEXT PRIMARY KEY, content_type TEXT NOT NULL,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from gateway.ds.client_store import ADDED, DELETED, MODIFIED, Change
+from gateway.ds.client.store import ADDED, DELETED, MODIFIED, Change
 
 
 def content_hash(data: bytes) -> str:

@@ -16,8 +16,8 @@ import base64
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from gateway.ds import outgoing
-from gateway.ds.session import DatastoreState
+from gateway.ds.server import outgoing
+from gateway.ds.server.session import DatastoreState
 from gateway.ds.sizing import CommandTrees, Unmeasurable
 from gateway.syncml.model import Location, Message, Status, Sync, SyncBody, SyncHdr
 

@@ -25,7 +25,7 @@ from twisted.web.resource import Resource
 from gateway import __version__
 from gateway.ds.hmac import HEADER as HMAC_HEADER
 from gateway.ds.hmac import read_header
-from gateway.ds.server import Request, Response
+from gateway.ds.server.handler import Request, Response
 from gateway.syncml.errors import RemoteProtocolError
 from gateway.transport.logs import get_logger
 from gateway.transport.pool import SessionSerializer

@@ -12,7 +12,7 @@ import pytest
 from gateway.admin.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 from gateway.store.accounts import make_secret
 from gateway.store.base import Device
-from gateway.store.sqlite import SQLiteStore
+from gateway.store.sqlite.store import SQLiteStore
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -5,7 +5,7 @@ import pytest
 
 from gateway.store.accounts import make_secret
 from gateway.store.base import Account
-from gateway.store.sqlite import SQLiteStore
+from gateway.store.sqlite.store import SQLiteStore
 from tests.interop.conftest import gateway, syncevo_server  # noqa: F401  (fixtures)
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-from gateway.ds.client_engine import ClientSession
-from gateway.ds.client_settings import ClientSettings, DatastoreConfig
-from gateway.ds.client_state import ClientState
-from gateway.ds.server import Request, SyncServer
+from gateway.ds.client.engine import ClientSession
+from gateway.ds.client.settings import ClientSettings, DatastoreConfig
+from gateway.ds.client.state import ClientState
+from gateway.ds.server.handler import Request, SyncServer
 
 BASE = "http://sync.test/sync"
 

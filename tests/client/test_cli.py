@@ -15,12 +15,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from gateway.client import profiles
-from gateway.ds.client_errors import ConfigError
-from gateway.ds.server import Request, SyncServer
+from gateway.ds.client.errors import ConfigError
+from gateway.ds.server.handler import Request, SyncServer
 from gateway.ds.settings import ServerSettings
 from gateway.store.accounts import make_secret
 from gateway.store.base import Account
-from gateway.store.sqlite import SQLiteStore
+from gateway.store.sqlite.store import SQLiteStore
 from tests.client.runcli import check, contacts, folder_items, omads_sync, summary_row
 from tests.interop.syncevo import free_port
 from tests.interop.vcards import make_vcards

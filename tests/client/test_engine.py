@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from gateway.client.folder import FolderStore
-from gateway.ds.client_engine import ClientSession
-from gateway.ds.client_errors import AuthError
-from gateway.ds.server import SyncServer
+from gateway.ds.client.engine import ClientSession
+from gateway.ds.client.errors import AuthError
+from gateway.ds.server.handler import SyncServer
 from gateway.ds.settings import ServerSettings
 from gateway.syncml import codec
 from tests.client.helpers import Clock, run, server_items, settings
@@ -28,7 +28,7 @@ class Rig:
         self.server = SyncServer(ServerSettings(**server_kw), gw)
         self.gw = gw
         self.folder = FolderStore(tmp_path / "items")
-        from gateway.ds.client_state import ClientState
+        from gateway.ds.client.state import ClientState
         self.state = ClientState()
         self.clock = Clock()
         self.encoding = encoding

@@ -12,12 +12,12 @@ import pytest
 from bench.peers import start_gateway
 from gateway.client import profiles
 from gateway.client.folder import FolderStore
-from gateway.ds.client_engine import ClientSession
-from gateway.ds.client_errors import AuthError, ConfigError
-from gateway.ds.client_settings import ClientSettings
-from gateway.ds.client_state import ClientState
+from gateway.ds.client.engine import ClientSession
+from gateway.ds.client.errors import AuthError, ConfigError
+from gateway.ds.client.settings import ClientSettings
+from gateway.ds.client.state import ClientState
 from gateway.ds.hmac import HEADER, MAC, compute_mac, parse_header, read_header
-from gateway.ds.server import Request, SyncServer
+from gateway.ds.server.handler import Request, SyncServer
 from gateway.ds.settings import ServerSettings
 from gateway.store.accounts import make_secret
 from gateway.syncml import codec

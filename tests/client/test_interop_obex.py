@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from bench.peers import start_gateway
-from gateway.store.sqlite import SQLiteStore
+from gateway.store.sqlite.store import SQLiteStore
 from tests.client.scenario import walk_all_modes
 from tests.interop.gateway import USER, interop_config
 from tests.interop.syncevo import free_port

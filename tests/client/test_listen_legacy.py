@@ -10,7 +10,7 @@ import socket
 import pytest
 
 from gateway.client import san_forms
-from gateway.ds.client_settings import DatastoreConfig
+from gateway.ds.client.settings import DatastoreConfig
 from gateway.notify import san as sanlib
 from gateway.notify import san_legacy, sip, wsp
 from gateway.syncml import codec

@@ -7,8 +7,8 @@ import pytest
 from gateway.client.folder import FolderStore
 from gateway.client.memory_store import MemoryStore
 from gateway.client.sqlite_store import SQLiteItemStore
-from gateway.ds.client_errors import LocalStoreError
-from gateway.ds.client_store import ADDED, DELETED, MODIFIED
+from gateway.ds.client.errors import LocalStoreError
+from gateway.ds.client.store import ADDED, DELETED, MODIFIED
 
 
 def kinds(store) -> dict[str, str]:

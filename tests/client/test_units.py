@@ -8,8 +8,8 @@ import pytest
 
 from gateway.client import san_check
 from gateway.ds import largeobj
-from gateway.ds.client_settings import DatastoreConfig
-from gateway.ds.client_state import ClientState, ResumeInfo
+from gateway.ds.client.settings import DatastoreConfig
+from gateway.ds.client.state import ClientState, ResumeInfo
 from gateway.notify.san import SAN, SANSync, encode_san
 from gateway.notify.wsp import san_push
 

@@ -1,10 +1,10 @@
 import pytest
 
-from gateway.ds.server import SyncServer
+from gateway.ds.server.handler import SyncServer
 from gateway.ds.settings import ServerSettings
 from gateway.store.accounts import make_secret
 from gateway.store.base import Account
-from tests.ds.fakestore import FakeStore
+from gateway.store.memory import FakeStore
 
 
 def _counter_random():
@@ -21,7 +21,7 @@ def store(request, tmp_path):
     if request.param == "fake":
         st = FakeStore()
     else:
-        from gateway.store.sqlite import SQLiteStore
+        from gateway.store.sqlite.store import SQLiteStore
         st = SQLiteStore(tmp_path / "gw.db")
     with st.transaction() as tx:
         tx.put_account(Account(username="alice", secret=make_secret("alice", "secret")))

@@ -7,7 +7,7 @@ import base64
 import hashlib
 from dataclasses import dataclass, field
 
-from gateway.ds.server import Request, SyncServer
+from gateway.ds.server.handler import Request, SyncServer
 from gateway.store.accounts import make_secret
 from gateway.syncml import codec
 from gateway.syncml.devinf import CTInfo, DataStore, DevInf

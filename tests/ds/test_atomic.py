@@ -10,17 +10,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.ds.server import SyncServer
+from gateway.ds.server.handler import SyncServer
 from gateway.ds.settings import DEFAULT_DATASTORES, ServerSettings
 from gateway.store.accounts import make_secret
 from gateway.store.base import Account
-from gateway.store.sqlite import SQLiteStore
+from gateway.store.sqlite.store import SQLiteStore
 from gateway.syncml import codec
 from gateway.syncml.metinf import Anchor, Meta
 from gateway.syncml.model import (
     Add, Alert, Atomic, Delete, Item, Location, Move, Put, Replace, Sequence, Status, Sync,
 )
-from tests.ds.fakestore import FailingStore
+from gateway.store.memory import FailingStore
 from tests.ds.simclient import VCARD, SimClient, status_codes, vcard
 from tests.ds.test_sync_flow import server_change, server_items
 

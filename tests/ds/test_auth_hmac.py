@@ -14,7 +14,7 @@ from hypothesis import strategies as hs
 from gateway.ds.hmac import (
     MAC, HmacHeader, HmacSyntaxError, compute_mac, format_header, parse_header, read_header,
 )
-from gateway.ds.server import Request
+from gateway.ds.server.handler import Request
 from gateway.store.accounts import make_secret
 from gateway.syncml import codec
 from gateway.syncml.metinf import Meta

@@ -4,7 +4,7 @@ through SyncServer.handle, byte for byte, and check our answers."""
 
 import pytest
 
-from gateway.ds.server import Request
+from gateway.ds.server.handler import Request
 from gateway.syncml import codec
 from gateway.syncml.model import Alert, Status, Sync
 from tests.ds.replay import SESSIONS, captured_nonces, client_messages, prime_nonce

@@ -7,8 +7,8 @@ from datetime import datetime
 from gateway.content.vformat import parse
 from gateway.ds import contentops
 from gateway.ds.filters import main_component
-from gateway.ds.server import Request, SyncServer
-from gateway.ds.session import DatastoreState, SessionState
+from gateway.ds.server.handler import Request, SyncServer
+from gateway.ds.server.session import DatastoreState, SessionState
 from gateway.ds.settings import DEFAULT_DATASTORES, ServerSettings
 from gateway.syncml import codec
 from gateway.syncml.metinf import Meta
@@ -320,7 +320,7 @@ def test_synthesis_capture_with_dr_in_target_uri(store):
 
 # -- state and DevInf -----------------------------------------------------------------------------
 def test_checkpoint_restore_covers_the_filters():
-    from gateway.ds.context import MessageContext
+    from gateway.ds.server.context import MessageContext
     ds = DatastoreState(name="contacts", client_uri="./c", server_uri="contacts", mode=200)
     state = SessionState(key="k", created=0.0, expires=1.0, datastores={"contacts": ds})
     ctx = MessageContext(tx=None, settings=ServerSettings(), state=state, now=NOW, msg_id="1",

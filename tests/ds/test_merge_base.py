@@ -9,15 +9,15 @@ from dataclasses import replace
 
 import pytest
 
-from gateway.ds.context import MessageContext
-from gateway.ds.server import SyncServer
-from gateway.ds.session import DatastoreState, SessionState
+from gateway.ds.server.context import MessageContext
+from gateway.ds.server.handler import SyncServer
+from gateway.ds.server.session import DatastoreState, SessionState
 from gateway.ds.settings import DEFAULT_DATASTORES, ServerSettings
 from gateway.store import schema
 from gateway.store.accounts import make_secret
 from gateway.store.base import Account
-from gateway.store.sqlite import SQLiteStore
-from tests.ds.fakestore import FakeStore
+from gateway.store.sqlite.store import SQLiteStore
+from gateway.store.memory import FakeStore
 from tests.ds.simclient import SimClient, status_codes
 from tests.ds.test_sync_flow import server_change, server_items
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from gateway.ds.server import Request
+from gateway.ds.server.handler import Request
 from gateway.syncml import codec
 from gateway.syncml.devinf import DevInf
 from gateway.syncml.errors import RemoteProtocolError
@@ -12,10 +12,10 @@ from gateway.syncml.metinf import Anchor, Meta
 from gateway.syncml.model import (
     Add, Alert, Get, Item, Location, Map, MapItem, Put, Results, Status, Sync,
 )
-from gateway.ds.server import SyncServer
-from gateway.ds.session import DatastoreState, OpQueue, SessionState
+from gateway.ds.server.handler import SyncServer
+from gateway.ds.server.session import DatastoreState, OpQueue, SessionState
 from gateway.ds.settings import ServerSettings
-from tests.ds.fakestore import FailingStore
+from gateway.store.memory import FailingStore
 from tests.ds.simclient import SimClient, status_codes, vcard
 from tests.ds.test_sync_flow import server_change, server_items
 

@@ -5,7 +5,7 @@ from dataclasses import replace
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from gateway.ds import outgoing
+from gateway.ds.server import outgoing
 from gateway.ds.devinf_exchange import get_client_devinf, results_for_get
 from gateway.ds.packaging import Packer, number
 from gateway.ds.settings import ServerSettings

@@ -6,7 +6,7 @@ under a field filter pairing compares the client's copy with our items' filtered
 from __future__ import annotations
 
 from gateway.content.vformat import parse
-from gateway.ds.session import aside_device
+from gateway.ds.server.session import aside_device
 from gateway.syncml.metinf import Meta
 from gateway.syncml.model import Filter
 from tests.ds.test_filter_sync import VCARD, FilterClient, _wanted, count, put, stored

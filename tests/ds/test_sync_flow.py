@@ -1,7 +1,7 @@
 """Scripted sessions: slow sync, two-way with changes on both sides, refresh, one-way."""
 
 from gateway.ds.contentops import item_uid
-from gateway.ds.session import aside_device
+from gateway.ds.server.session import aside_device
 from tests.ds.simclient import SimClient, status_codes, vcard
 
 

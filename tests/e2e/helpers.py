@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from bench.peers import GatewayProcess, start_gateway
-from gateway.store.sqlite import SQLiteStore
+from gateway.store.sqlite.store import SQLiteStore
 from tests.client.listenproc import ListenProc
 from tests.client.runcli import folder_items
 from tests.interop.vcards import make_vcards

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from bench.peers import GatewayProcess, start_gateway
-from gateway.store.sqlite import SQLiteStore
+from gateway.store.sqlite.store import SQLiteStore
 from tests.interop.syncevo import free_port
 
 USER, PASSWORD = "alice", "secret"

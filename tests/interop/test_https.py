@@ -85,7 +85,7 @@ def test_syncevolution_over_https(https_gateway, syncevo_client_factory):
     cards = make_vcards(5, seed=61)
     client.write_items(cards)
     client.sync("slow").check()
-    from gateway.store.sqlite import SQLiteStore
+    from gateway.store.sqlite.store import SQLiteStore
     store = SQLiteStore(db)
     try:
         with store.transaction() as tx:

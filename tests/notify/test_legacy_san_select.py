@@ -25,15 +25,15 @@ from gateway.syncml.devinf import DevInf
 from gateway.syncml.items import Cred
 from gateway.syncml.metinf import Meta
 from gateway.syncml.model import Alert, Item, Location, Message, Put, SyncBody, SyncHdr
-from gateway.transport.notify_kannel import sendsms_url
-from gateway.transport.notify_modem import ModemCarrier
-from gateway.transport.notify_pap import PAPCarrier
-from gateway.transport.notify_payload import (LEGACY_CONTENT_TYPE, build_payload, device_san,
-                                              encode_form, san_form)
-from gateway.transport.notify_settings import (KannelSettings, ModemSettings, PAPSettings,
-                                               SIPSettings, UDPSettings)
-from gateway.transport.notify_sip import SIPCarrier
-from gateway.transport.notify_udp import UDPCarrier
+from gateway.transport.notify.carriers.kannel import sendsms_url
+from gateway.transport.notify.carriers.modem import ModemCarrier
+from gateway.transport.notify.carriers.pap import PAPCarrier
+from gateway.notifier.payload import (
+    LEGACY_CONTENT_TYPE, build_payload, device_san, encode_form, san_form)
+from gateway.config.notify import (
+    KannelSettings, ModemSettings, PAPSettings, SIPSettings, UDPSettings)
+from gateway.transport.notify.carriers.sip import SIPCarrier
+from gateway.transport.notify.carriers.udp import UDPCarrier
 from tests.notify.modem_sim import ModemSim
 
 SERVER_ID = "omads-test"

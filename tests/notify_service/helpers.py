@@ -14,10 +14,10 @@ from gateway.ds.settings import DEFAULT_DATASTORES
 from gateway.notify import san as sanlib
 from gateway.notify import wsp
 from gateway.store.notifications import NotifyDevice, parse_route
-from gateway.store.sqlite import SQLiteStore
-from gateway.store.sqlite_notifications import SQLiteNotifications, ensure_schema
-from gateway.transport.notify_carriers import CarrierError, Sent
-from gateway.transport.notify_settings import Settings
+from gateway.store.sqlite.store import SQLiteStore
+from gateway.store.sqlite.notifications import SQLiteNotifications, ensure_schema
+from gateway.transport.notify.carriers.base import CarrierError, Sent
+from gateway.config.notify import Settings
 
 SERVER_ID = "omads-test"
 PASSWORD = "s3cret"

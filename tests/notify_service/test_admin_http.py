@@ -17,9 +17,9 @@ from gateway.admin import cli
 from gateway.config import ConfigError, parse_settings
 from gateway.ds.settings import DEFAULT_DATASTORES
 from gateway.store.notifications import QUEUED, SENT
-from gateway.transport.notify_carriers import read_body
-from gateway.transport.notify_http import make_admin_site
-from gateway.transport.notify_service import NotifyService
+from gateway.transport.notify.carriers.base import read_body
+from gateway.transport.notify.http import make_admin_site
+from gateway.transport.notify.service import NotifyService
 from tests.notify_service.helpers import (FakeCarrier, check_san, device, open_store, queue,
                                           settings, sync_run)
 

@@ -25,12 +25,12 @@ from gateway.notify import wsp
 from gateway.notify.dlr import make_target, report_token
 from gateway.notify.udh import Reassembler, decode_udh
 from gateway.store.notifications import DELIVERED, SENT
-from gateway.transport.notify_carriers import Sent, read_body, sms_parts_for
-from gateway.transport.notify_http import make_admin_site
-from gateway.transport.notify_kannel import PORT_UDH, report_parts, sendsms_url
-from gateway.transport.notify_payload import Payload
-from gateway.transport.notify_service import NotifyService
-from gateway.transport.notify_settings import KannelSettings, admin_url
+from gateway.transport.notify.carriers.base import Sent, read_body, sms_parts_for
+from gateway.transport.notify.http import make_admin_site
+from gateway.transport.notify.carriers.kannel import PORT_UDH, report_parts, sendsms_url
+from gateway.notifier.payload import Payload
+from gateway.transport.notify.service import NotifyService
+from gateway.config.notify import KannelSettings, admin_url
 from tests.notify_service.helpers import (FakeCarrier, device, free_port, open_store, queue,
                                           settings, sync_run)
 

@@ -14,11 +14,11 @@ from gateway.ds.settings import DEFAULT_DATASTORES
 from gateway.notify.dlr import Report, check_token, report_token
 from gateway.store.notifications import DELIVERED, FAILED, QUEUED, SENT
 from gateway.store.base import StoreError
-from gateway.store.sqlite import SQLiteStore
-from gateway.store.sqlite_notifications import SCHEMA_STEPS, _statements, ensure_schema
-from gateway.transport.notify_carriers import Sent
-from gateway.transport.notify_service import NotifyService
-from gateway.transport.notify_settings import KannelSettings, PAPSettings
+from gateway.store.sqlite.store import SQLiteStore
+from gateway.store.sqlite.notifications import SCHEMA_STEPS, _statements, ensure_schema
+from gateway.transport.notify.carriers.base import Sent
+from gateway.transport.notify.service import NotifyService
+from gateway.config.notify import KannelSettings, PAPSettings
 from tests.notify_service.helpers import (FakeCarrier, device, open_store, queue, settings,
                                           sync_run)
 

@@ -12,8 +12,8 @@ import pytest
 from gateway.config import ConfigError, parse_settings
 from gateway.notify import dlr
 from gateway.store.notifications import DELIVERED, FAILED, SENT
-from gateway.transport.notify_admin import _show
-from gateway.transport.notify_carriers import Sent
+from gateway.admin.notify import _show
+from gateway.transport.notify.carriers.base import Sent
 from tests.notify_service.helpers import FakeCarrier, queue
 from tests.notify_service.test_dlr_service import started_harnesses
 

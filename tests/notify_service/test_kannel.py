@@ -15,11 +15,11 @@ from twisted.internet import reactor
 from gateway.notify import san as sanlib
 from gateway.notify import wsp
 from gateway.notify.udh import Reassembler, decode_udh
-from gateway.transport.notify_carriers import CarrierError, sms_parts_for
-from gateway.transport.notify_kannel import KannelCarrier
-from gateway.transport.notify_pap import PAPCarrier
-from gateway.transport.notify_payload import Payload
-from gateway.transport.notify_settings import KannelSettings, PAPSettings
+from gateway.transport.notify.carriers.base import CarrierError, sms_parts_for
+from gateway.transport.notify.carriers.kannel import KannelCarrier
+from gateway.transport.notify.carriers.pap import PAPCarrier
+from gateway.notifier.payload import Payload
+from gateway.config.notify import KannelSettings, PAPSettings
 from tests.notify_service import peers
 from tests.notify_service.helpers import check_push, check_san, free_port, need
 from tests.notify_service.test_udp_sip import payload

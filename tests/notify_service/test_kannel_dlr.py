@@ -28,11 +28,11 @@ from gateway.ds.settings import DEFAULT_DATASTORES
 from gateway.notify import san as sanlib
 from gateway.notify.udh import Reassembler, decode_udh
 from gateway.store.notifications import DELIVERED, FAILED, SENT
-from gateway.transport.notify_http import make_admin_site
-from gateway.transport.notify_kannel import KannelCarrier
-from gateway.transport.notify_pap import PAPCarrier
-from gateway.transport.notify_service import NotifyService
-from gateway.transport.notify_settings import KannelSettings, PAPSettings
+from gateway.transport.notify.http import make_admin_site
+from gateway.transport.notify.carriers.kannel import KannelCarrier
+from gateway.transport.notify.carriers.pap import PAPCarrier
+from gateway.transport.notify.service import NotifyService
+from gateway.config.notify import KannelSettings, PAPSettings
 from tests.notify_service import test_kannel as tk
 from tests.notify_service.helpers import (NONCE, PASSWORD, check_push, device, free_port,
                                           need, open_store, queue, settings, sync_run)

@@ -13,10 +13,10 @@ from gateway.ds.settings import DEFAULT_DATASTORES
 from gateway.notify import san_legacy, wsp
 from gateway.notify.udh import Reassembler, decode_udh
 from gateway.store.notifications import Notification, NotifyDevice
-from gateway.transport.notify_kannel import KannelCarrier
-from gateway.transport.notify_pap import PAPCarrier
-from gateway.transport.notify_payload import LEGACY_CONTENT_TYPE, build_payload
-from gateway.transport.notify_settings import PAPSettings
+from gateway.transport.notify.carriers.kannel import KannelCarrier
+from gateway.transport.notify.carriers.pap import PAPCarrier
+from gateway.notifier.payload import LEGACY_CONTENT_TYPE, build_payload
+from gateway.config.notify import PAPSettings
 from tests.notify_service.helpers import NONCE, PASSWORD, SERVER_ID
 from tests.notify_service.test_kannel import kannel, kannel_settings  # noqa: F401 (fixture)
 

@@ -17,11 +17,11 @@ from gateway.notify import wsp
 from gateway.notify.sms import decode_submit
 from gateway.notify.udh import Reassembler
 from gateway.store.notifications import FAILED, QUEUED, SENT
-from gateway.transport.notify_carriers import CarrierError
-from gateway.transport.notify_modem import ModemCarrier
-from gateway.transport.notify_payload import Payload
-from gateway.transport.notify_service import NotifyService
-from gateway.transport.notify_settings import ModemSettings
+from gateway.transport.notify.carriers.base import CarrierError
+from gateway.transport.notify.carriers.modem import ModemCarrier
+from gateway.notifier.payload import Payload
+from gateway.transport.notify.service import NotifyService
+from gateway.config.notify import ModemSettings
 from tests.notify.modem_sim import ModemSim
 from tests.notify_service import peers
 from tests.notify_service.helpers import (check_push, check_san, device, need, open_store,

@@ -10,8 +10,7 @@ from gateway.store.base import Device
 from gateway.store.notifications import Notification, NotifyDevice
 from gateway.syncml.codec import decode_message, encode_devinf
 from gateway.syncml.devinf import DevInf
-from gateway.transport.notify_payload import (LEGACY_CONTENT_TYPE, PayloadError, build_payload,
-                                              san_form)
+from gateway.notifier.payload import LEGACY_CONTENT_TYPE, PayloadError, build_payload, san_form
 from tests.notify_service.helpers import SERVER_ID, check_push, check_san, device
 
 

@@ -7,8 +7,8 @@ import pytest
 from gateway.store.base import StoreError
 from gateway.store.notifications import (DELIVERED, FAILED, QUEUED, SENT, NotifyDevice, Route,
                                          merge_datastores, parse_route)
-from gateway.store.sqlite import SQLiteStore
-from gateway.store.sqlite_notifications import SCHEMA_STEPS, SQLiteNotifications, ensure_schema
+from gateway.store.sqlite.store import SQLiteStore
+from gateway.store.sqlite.notifications import SCHEMA_STEPS, SQLiteNotifications, ensure_schema
 from tests.notify_service.helpers import device, open_store, queue
 
 

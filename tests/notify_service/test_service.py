@@ -9,8 +9,8 @@ from twisted.internet.task import Clock
 from gateway.ds.settings import DEFAULT_DATASTORES
 from gateway.store.base import Account, Device, SyncState
 from gateway.store.notifications import DELIVERED, FAILED, QUEUED, SENT
-from gateway.transport.notify_carriers import Sent
-from gateway.transport.notify_service import NotifyService, day_start, resolve_routes
+from gateway.transport.notify.carriers.base import Sent
+from gateway.transport.notify.service import NotifyService, day_start, resolve_routes
 from tests.notify_service.helpers import (FakeCarrier, check_push, check_san, device,
                                           open_store, queue, settings, sync_run)
 

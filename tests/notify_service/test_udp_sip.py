@@ -16,11 +16,11 @@ from twisted.internet.protocol import DatagramProtocol
 
 from gateway.store.notifications import Notification, NotifyDevice
 from gateway.ds.settings import DEFAULT_DATASTORES
-from gateway.transport.notify_carriers import CarrierError
-from gateway.transport.notify_payload import build_payload
-from gateway.transport.notify_settings import SIPSettings, UDPSettings
-from gateway.transport.notify_sip import SIPCarrier
-from gateway.transport.notify_udp import UDPCarrier
+from gateway.transport.notify.carriers.base import CarrierError
+from gateway.notifier.payload import build_payload
+from gateway.config.notify import SIPSettings, UDPSettings
+from gateway.transport.notify.carriers.sip import SIPCarrier
+from gateway.transport.notify.carriers.udp import UDPCarrier
 from tests.notify_service import peers
 from tests.notify_service.helpers import (NONCE, PASSWORD, SERVER_ID, check_push, check_san,
                                           free_port, need)

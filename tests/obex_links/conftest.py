@@ -15,18 +15,18 @@ import pytest
 import pytest_twisted
 from twisted.python.threadpool import ThreadPool
 
-from gateway.ds.server import SyncServer
+from gateway.ds.server.handler import SyncServer
 from gateway.ds.settings import ServerSettings
 from gateway.obex import ServerConfig
 from gateway.store.accounts import make_secret
 from gateway.store.base import Account
-from gateway.transport.obex_protocol import ObexSyncFactory, ObexSyncProtocol
+from gateway.transport.obex.protocol import ObexSyncFactory, ObexSyncProtocol
 from gateway.transport.pool import thread_runner
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> Any:
-    from gateway.store.sqlite import SQLiteStore
+    from gateway.store.sqlite.store import SQLiteStore
     st = SQLiteStore(tmp_path / "gw.db")
     with st.transaction() as tx:
         tx.put_account(Account(username="alice", secret=make_secret("alice", "secret")))
@@ -112,7 +112,7 @@ def obex_serial(engine: Any, run: Any, pty_pair: PtyPair) -> Any:
     """The gateway's serial listener on one end of a pty pair; yields (pair, service)."""
     from twisted.internet import reactor
 
-    from gateway.transport.obex_links import ListenSpec, SerialListenerService
+    from gateway.transport.obex.links import ListenSpec, SerialListenerService
     spec = ListenSpec(kind="serial", text=f"serial:{pty_pair.ours}", device=pty_pair.ours)
     svc = SerialListenerService(spec, reactor=reactor, make_protocol=lambda: ObexSyncProtocol(
         engine=engine, run=run, reactor=reactor, config=server_config(),

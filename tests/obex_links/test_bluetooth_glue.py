@@ -14,11 +14,11 @@ from twisted.internet.defer import fail, succeed
 from twisted.internet.threads import deferToThread
 from twisted.logger import capturedLogs
 
-from gateway.transport.obex_links import (RfcommListenerService, open_rfcomm_socket,
-                                          parse_listen)
-from gateway.transport.obex_protocol import ObexSyncFactory
-from gateway.transport.obex_sdp import (SYNCML_SERVER_UUID, BluezRegistrar,
-                                        register_profile_message, service_record_xml)
+from gateway.transport.obex.links import (
+    RfcommListenerService, open_rfcomm_socket, parse_listen)
+from gateway.transport.obex.protocol import ObexSyncFactory
+from gateway.transport.obex.sdp import (
+    SYNCML_SERVER_UUID, BluezRegistrar, register_profile_message, service_record_xml)
 from tests.obex_links.conftest import server_config
 from tests.obex_links.helpers import PyObexSession, XML
 
@@ -58,7 +58,7 @@ def tcp_stand_in(channel: int) -> socket.socket:
 @pytest_twisted.inlineCallbacks
 def test_rfcomm_adapters_carry_a_pyobex_session(engine: Any, run: Any) -> Any:
     from twisted.internet import reactor
-    from gateway.ds.server import Response
+    from gateway.ds.server.handler import Response
 
     class Echo:
         def handle(self, request: Any) -> Response:

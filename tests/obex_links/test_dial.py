@@ -13,7 +13,7 @@ import pytest_twisted
 
 from gateway.notify.san import SAN, decode_san, encode_san
 from gateway.obex.constants import TYPE_SYNCML_SAN
-from gateway.transport.obex_dial import DialError, alerted_session, dial, parse_via
+from gateway.transport.obex.dial import DialError, alerted_session, dial, parse_via
 from tests.obex_links import helpers
 from tests.obex_links.phone import Phone, PhoneFactory
 

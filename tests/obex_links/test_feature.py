@@ -15,7 +15,7 @@ from twisted.internet.testing import MemoryReactorClock
 
 from gateway.config import ConfigError, parse_settings
 from gateway.service import build_service
-from gateway.transport.obex_feature import Settings
+from gateway.config.obex import Settings
 
 
 def test_defaults_have_no_listener() -> None:
@@ -96,7 +96,7 @@ idle_timeout = 20
                     break
             assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
             time.sleep(0.1)
-        from gateway.store.sqlite import SQLiteStore
+        from gateway.store.sqlite.store import SQLiteStore
         store = SQLiteStore(db)
         try:
             from tests.obex_links.test_interop_pyobex import replay

@@ -17,7 +17,7 @@ from twisted.internet.threads import deferToThread
 from twisted.logger import capturedLogs
 
 from gateway.obex import ResponseCode
-from gateway.transport.obex_dial import ObexClientProtocol
+from gateway.transport.obex.dial import ObexClientProtocol
 from tests.obex_links.conftest import server_config
 
 
@@ -78,8 +78,8 @@ def test_obexftp_over_serial_pty(engine: Any, run: Any, pty_pair: Any,
     transparent and runs Connect/PUT/Disconnect on the serial line."""
     from twisted.internet import reactor
 
-    from gateway.transport.obex_links import ListenSpec, SerialListenerService
-    from gateway.transport.obex_protocol import ObexSyncProtocol
+    from gateway.transport.obex.links import ListenSpec, SerialListenerService
+    from gateway.transport.obex.protocol import ObexSyncProtocol
     spec = ListenSpec(kind="serial", text="serial", device=pty_pair.ours)
     svc = SerialListenerService(spec, reactor=reactor, make_protocol=lambda: ObexSyncProtocol(
         engine=engine, run=run, reactor=reactor, config=server_config(allow_no_target=True),

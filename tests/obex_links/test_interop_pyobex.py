@@ -85,7 +85,7 @@ def test_syncevolution_session_over_serial_pty(obex_serial: Any, store: Any) -> 
 @pytest_twisted.inlineCallbacks
 def test_pyobex_large_message_crosses_many_packets(obex_tcp: Any, run: Any) -> Any:
     """A 200 kB body through a 1 kB packet size both ways (PUT split, GET continued)."""
-    from gateway.ds.server import Response
+    from gateway.ds.server.handler import Response
 
     class Echo:
         def handle(self, request: Any) -> Response:

@@ -9,12 +9,12 @@ from typing import Any
 from twisted.internet.defer import fail, succeed
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 
-from gateway.ds.server import Request, Response
+from gateway.ds.server.handler import Request, Response
 from gateway.obex import ClientConfig, ObexClient, ResponseCode, ServerConfig
 from gateway.obex.events import ConnectRequest, Connected, Response as ObexResponse
 from gateway.obex.constants import TARGET_SYNCML_SYNC
 from gateway.syncml.errors import RemoteProtocolError
-from gateway.transport.obex_protocol import ObexSyncProtocol
+from gateway.transport.obex.protocol import ObexSyncProtocol
 
 XML = "application/vnd.syncml+xml"
 

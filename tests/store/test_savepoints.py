@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.store.base import StoreError
-from gateway.store.sqlite import SQLiteStore
+from gateway.store.sqlite.store import SQLiteStore
 
 
 @pytest.fixture

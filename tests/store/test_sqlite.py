@@ -10,7 +10,7 @@ import pytest
 
 from gateway.store import schema
 from gateway.store.base import StoreError, StoreFull, status_for
-from gateway.store.sqlite import SQLiteStore, guid_for, id_for
+from gateway.store.sqlite.store import SQLiteStore, guid_for, id_for
 from tests.store.conformance import CT, VCARD, StoreConformance, add
 
 

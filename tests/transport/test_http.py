@@ -25,7 +25,7 @@ from twisted.web.iweb import IBodyProducer
 from zope.interface import implementer
 
 from gateway import __version__
-from gateway.ds.server import Request, Response
+from gateway.ds.server.handler import Request, Response
 from gateway.ds.settings import DEFAULT_DATASTORES, DatastoreSettings
 from gateway.syncml.errors import LocalProtocolError, RemoteProtocolError
 from gateway.transport.http import make_site

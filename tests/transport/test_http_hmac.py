@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from gateway.ds.hmac import HmacHeader
-from gateway.ds.server import SyncServer
+from gateway.ds.server.handler import SyncServer
 from gateway.ds.settings import ServerSettings
 from gateway.store.accounts import make_secret
 from gateway.store.base import Account
 from gateway.syncml import codec
 from gateway.syncml.model import Status
-from tests.ds.fakestore import FakeStore
+from gateway.store.memory import FakeStore
 from tests.transport.test_http import XML, FakeEngine, build, http_request, roundtrip
 
 

@@ -1,0 +1,131 @@
+"""``omads-admin device notify …``: queue a notification, show the queue, set a device's
+routes. The running gateway (any node on the database) picks queued rows up.
+
+    omads-admin … device notify DEVICE [--datastore NAME …] [--via CARRIER]
+    omads-admin … device notify-status [ID] [--device DEVICE] [--limit N]
+    omads-admin … device notify-setup DEVICE [--route ROUTE …] [--server-password P]
+                                       [--nonce TEXT] [--form auto|1.2|1.1]
+
+CARRIER is ``modem``, ``kannel``, ``pap``, ``sip`` or ``udp`` (a configured carrier with the
+device's address on it) or an ad-hoc route: ``sip:URI``, ``udp:HOST:PORT``,
+``modem:+MSISDN`` …
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Any, IO
+
+from gateway.extensions import FeatureError
+from gateway.store.notifications import SAN_FORMS, KINDS, NotifyDevice, parse_route
+from gateway.store.sqlite.notifications import SQLiteNotifications, ensure_schema
+from gateway.notifier.payload import PayloadError, resolve_datastores
+
+ACTIONS = ("notify", "notify-status", "notify-setup")
+
+
+class NotifyCommandError(FeatureError):
+    """A refused notify command: omads-admin prints it and exits 1."""
+
+
+def add_admin_commands(device: Any) -> None:
+    p = device.add_parser("notify", help="queue a server-alerted sync notification (SAN)")
+    p.add_argument("device_id", metavar="DEVICE")
+    p.add_argument("--datastore", "-d", action="append", default=[], metavar="NAME",
+                   help="a datastore to alert (repeatable; default: all)")
+    p.add_argument("--via", metavar="CARRIER",
+                   help=f"{'|'.join(KINDS)} or an ad-hoc route (sip:URI, udp:HOST:PORT, "
+                        "modem:+MSISDN ...); default: the device's routes in order")
+    p = device.add_parser("notify-status", help="show queued and past notifications")
+    p.add_argument("id", nargs="?", type=int, metavar="ID")
+    p.add_argument("--device", metavar="DEVICE")
+    p.add_argument("--limit", type=int, default=20)
+    p = device.add_parser("notify-setup", help="set how a device is notified")
+    p.add_argument("device_id", metavar="DEVICE")
+    p.add_argument("--route", action="append", default=None, metavar="ROUTE",
+                   help="modem:+MSISDN, kannel:+MSISDN, pap:+MSISDN, sip:URI, udp:HOST:PORT "
+                        "(repeatable, in the order to try)")
+    p.add_argument("--server-password", help="the server password for the SAN digest")
+    p.add_argument("--nonce", help="the nonce for the SAN digest (text)")
+    p.add_argument("--form", choices=SAN_FORMS, help="SAN form (auto: from the DevInf)")
+
+
+def _datastores(args: Any) -> tuple[str, ...]:
+    if not args.datastore:
+        return ()
+    from gateway.config import ConfigError, load_settings
+    try:
+        settings = load_settings(getattr(args, "config", None))
+    except ConfigError as e:
+        raise NotifyCommandError(str(e)) from None
+    try:
+        return tuple(ds.name for ds in resolve_datastores(tuple(args.datastore),
+                                                          settings.server.datastores))
+    except PayloadError as e:
+        raise NotifyCommandError(str(e)) from None
+
+
+def _report(n: Any) -> str:
+    """``report=<UTC time> <text>`` when delivery reports were asked for or came."""
+    if not n.report_parts and n.report is None:
+        return ""
+    when = (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(n.report_time))
+            if n.report_time is not None else "-")
+    return f"\treport={when} {n.report or 'awaiting'}"
+
+
+def _show(n: Any, out: IO[str]) -> None:
+    stores = ",".join(n.datastores) or "all"
+    print(f"{n.id}\t{n.device_id}\t{n.state}\t{stores}\tattempts={n.attempts}"
+          f"\troute={n.route or '-'}{_report(n)}\t{n.reason or ''}".rstrip(), file=out)
+
+
+def run_admin(args: Any, store: Any, out: IO[str]) -> bool:
+    if getattr(args, "area", None) != "device" or args.action not in ACTIONS:
+        return False
+    if args.action == "notify":
+        via = None
+        if args.via is not None:
+            try:
+                via = str(parse_route(args.via, bare=True))
+            except ValueError as e:
+                raise NotifyCommandError(str(e)) from None
+        names = _datastores(args)
+    ensure_schema(store)
+    with store.transaction() as tx:
+        q = SQLiteNotifications(tx)
+        if args.action == "notify":
+            n, new = q.enqueue(device_id=args.device_id, datastores=names, via=via,
+                               now=time.time(), origin="admin")
+            print(f"{'queued' if new else 'folded into'} notification {n.id} for "
+                  f"{args.device_id}", file=out)
+        elif args.action == "notify-status":
+            rows = [q.get(args.id)] if args.id is not None else q.list(
+                device_id=args.device, limit=args.limit)
+            rows = [n for n in rows if n is not None]
+            if args.id is not None and not rows:
+                raise NotifyCommandError(f"no notification {args.id}")
+            for n in rows:
+                _show(n, out)
+            if not rows:
+                print("no notifications", file=out)
+        else:
+            nd = q.get_device(args.device_id) or NotifyDevice(device_id=args.device_id)
+            try:
+                if args.route is not None:
+                    nd = replace(nd, routes=tuple(parse_route(r) for r in args.route))
+            except ValueError as e:
+                raise NotifyCommandError(str(e)) from None
+            if args.server_password is not None:
+                nd = replace(nd, server_password=args.server_password)
+            if args.nonce is not None:
+                nd = replace(nd, nonce=args.nonce.encode("utf-8"))
+            if args.form is not None:
+                nd = replace(nd, form=args.form)
+            q.put_device(nd)
+            routes = ", ".join(map(str, nd.routes)) or "no routes"
+            print(f"{args.device_id}: {routes}; SAN form {nd.form}; "
+                  f"digest {'with' if nd.server_password is not None else 'without'} password",
+                  file=out)
+    return True

@@ -1,0 +1,1 @@
+"""The Data Sync client engine (DS-2), I/O-free: our messages out, the server's in."""

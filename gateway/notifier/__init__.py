@@ -1,0 +1,1 @@
+"""Notification policy, I/O-free: what a notification carries, when it is retried, what triggers one."""

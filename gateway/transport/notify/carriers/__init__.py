@@ -1,0 +1,1 @@
+"""The notification carriers: GSM modem, Kannel sendsms, PAP to a PPG, SIP, plain UDP."""
