@@ -17,7 +17,8 @@ import dataclasses
 from twisted.internet import defer
 from twisted.internet.protocol import DatagramProtocol
 
-from gateway.client import san_forms
+from gateway.client import san_forms, sync
+from gateway.client.report import summary
 from gateway.client.obex_server import ObexClientLink
 from gateway.ds.client.errors import ClientError
 from gateway.notify import sip, sms
@@ -48,9 +49,8 @@ def _hostport(text: str, default_port: int) -> tuple[str, int]:
 
 class Listener:
     def __init__(self, reactor, profile, args, stdout, stderr):
-        from gateway.client import cli
         self.reactor, self.profile, self.args = reactor, profile, args
-        self.stdout, self.stderr, self.cli = stdout, stderr, cli
+        self.stdout, self.stderr = stdout, stderr
         n = profile.notify
         self.server_id = args.server_id if args.server_id is not None else n.server_id
         self.password = (args.server_password if args.server_password is not None
@@ -97,12 +97,12 @@ class Listener:
     async def _sync(self, profile) -> None:
         self.busy = True
         try:
-            session = await self.cli.sync_profile(self.reactor, profile,
+            session = await sync.sync_profile(self.reactor, profile,
                                                   timeout=self.args.timeout,
                                                   verbose=self.args.verbose, stderr=self.stderr)
-            self.stdout.write(self.cli.summary(session) + "\n")
+            self.stdout.write(summary(session) + "\n")
             self.stdout.flush()
-            self.code = self.cli.result_code(session)
+            self.code = sync.result_code(session)
         except ClientError as exc:
             self.log(f"{exc.label}: {exc}")
             self.code = exc.exit_code

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from twisted.internet import defer
 from twisted.internet.endpoints import serverFromString
 
-from gateway.client import san_forms
+from gateway.client import san_forms, sync
+from gateway.client.report import summary
 from gateway.client.runner import StateFile, flush_all
 from gateway.ds.client.engine import ClientSession
 from gateway.ds.client.errors import ClientError
@@ -50,9 +51,8 @@ class Responder:
                                         request.content_type)
             if accepted is None:
                 raise RemoteProtocolError("notification refused", error_status_hint=403)
-            from gateway.client.cli import open_stores
             profile = listener.profile_for(accepted)
-            self.stores = open_stores(profile)
+            self.stores = sync.open_stores(profile)
             self.state_file = StateFile(profile.state)
             self.session = ClientSession(profile.settings, self.state_file.load(), self.stores,
                                          now=listener.reactor.seconds())
@@ -82,10 +82,10 @@ class Responder:
             listener.log(f"{error.label}: {error}")
             listener.code = error.exit_code
         else:
-            listener.stdout.write(listener.cli.summary(session) + "\n")
+            listener.stdout.write(summary(session) + "\n")
             listener.stdout.flush()
             try:
-                listener.code = listener.cli.result_code(session)
+                listener.code = sync.result_code(session)
             except ClientError as exc:
                 listener.code = exc.exit_code
         if listener.args.once and not listener.done.called:

@@ -23,7 +23,7 @@ SECTION = "notify"
 def make_services(settings: Any, *, reactor: Any, store: Any, engine: Any, run: Any) -> list:
     """The notification service and its admin listeners (none when not enabled)."""
     from gateway.config import ConfigError
-    from gateway.transport.notify.carriers.base import build_carriers
+    from gateway.transport.notify.carriers.build import build_carriers
     from gateway.transport.notify.http import make_admin_site
     from gateway.transport.notify.service import NotifyService
 

@@ -1,4 +1,4 @@
-"""What every notification carrier offers, and the carriers built from ``[notify]``.
+"""What every notification carrier offers.
 
 A carrier sends one ``Payload`` to one address and fires its Deferred with ``Sent``
 (``delivered`` when the carrier confirms the handset got it; ``report_parts`` when it
@@ -74,24 +74,3 @@ def read_body(response: Any, limit: int = 65536) -> Deferred[bytes]:
 def sms_parts_for(push: bytes, *, extra: int = 0) -> int:
     """How many SMS a push PDU of this size needs (port UDH, 8-bit concatenation)."""
     return len(split_user_data(push + bytes(extra), ref=0))
-
-
-def build_carriers(settings: Any, *, reactor: Any) -> dict[str, Carrier]:
-    """One carrier per configured ``[notify.<kind>]`` table."""
-    carriers: dict[str, Carrier] = {}
-    if settings.udp is not None:
-        from gateway.transport.notify.carriers.udp import UDPCarrier
-        carriers["udp"] = UDPCarrier(settings.udp, reactor=reactor)
-    if settings.sip is not None:
-        from gateway.transport.notify.carriers.sip import SIPCarrier
-        carriers["sip"] = SIPCarrier(settings.sip, reactor=reactor)
-    if settings.kannel is not None:
-        from gateway.transport.notify.carriers.kannel import KannelCarrier
-        carriers["kannel"] = KannelCarrier(settings.kannel, reactor=reactor)
-    if settings.pap is not None:
-        from gateway.transport.notify.carriers.pap import PAPCarrier
-        carriers["pap"] = PAPCarrier(settings.pap, reactor=reactor)
-    if settings.modem is not None:
-        from gateway.transport.notify.carriers.modem import ModemCarrier
-        carriers["modem"] = ModemCarrier(settings.modem, reactor=reactor)
-    return carriers
