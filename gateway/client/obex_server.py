@@ -20,6 +20,7 @@ from gateway.client.report import summary
 from gateway.client.runner import StateFile, flush_all
 from gateway.ds.client.engine import ClientSession
 from gateway.ds.client.errors import ClientError
+from gateway.ds.client.events import SessionEnded
 from gateway.obex import ServerConfig
 from gateway.syncml.errors import RemoteProtocolError
 
@@ -57,14 +58,16 @@ class Responder:
             self.session = ClientSession(profile.settings, self.state_file.load(), self.stores,
                                          now=listener.reactor.seconds())
             listener.busy = True
-            body = self.session.start()
+            body = self.session.data_to_send()
             return Answer(body=body, content_type=self.session.content_type, session="client")
-        try:
-            body = self.session.receive(request.body, request.content_type,
-                                        now=listener.reactor.seconds())
-        except ClientError as exc:
-            self._end(exc)
-            raise RemoteProtocolError(str(exc), error_status_hint=400) from None
+        self.session.receive_data(request.body, listener.reactor.seconds(),
+                                  content_type=request.content_type)
+        error = next((e.error for e in iter(self.session.next_event, None)
+                      if isinstance(e, SessionEnded) and e.error is not None), None)
+        if error is not None:
+            self._end(error)
+            raise RemoteProtocolError(str(error), error_status_hint=400) from None
+        body = self.session.data_to_send()
         flush_all(self.stores, self.state_file, self.session.state)
         if body is None:
             self._end(None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from gateway.ds.client.engine import ClientSession
+from gateway.ds.client.events import Exchanged
 from gateway.ds.client.settings import MODE_LABELS
 from gateway.syncml.errors import DecodeError
 # omads-trace's printer (gateway/syncml/trace.py); a public name there would be nicer.
@@ -19,14 +20,12 @@ class Progress:
         self.enabled = self.stream.isatty() if enabled is None else enabled
         self.shown = False
 
-    def __call__(self, session: ClientSession) -> None:
+    def __call__(self, event: Exchanged) -> None:
         if not self.enabled:
             return
-        sent = sum(r.counters.sent for r in session.runs.values())
-        received = sum(r.counters.received for r in session.runs.values())
-        self.stream.write(f"\rsent {sent:>6}  received {received:>6}  "
-                          f"messages {session.out_msg_id:>4}  "
-                          f"{(session.bytes_sent + session.bytes_received) / 1024:8.1f} KiB")
+        self.stream.write(f"\rsent {event.items_sent:>6}  received {event.items_received:>6}  "
+                          f"messages {event.messages_sent:>4}  "
+                          f"{(event.bytes_sent + event.bytes_received) / 1024:8.1f} KiB")
         self.stream.flush()
         self.shown = True
 

@@ -3,7 +3,9 @@
 ``send(url, body, content_type)`` is any awaitable transport (HTTP, OBEX); with auth-MAC
 it also gets ``headers=`` (only the HTTP transport takes them). The stores and
 the client state are flushed after every message, so an interrupted session loses at
-most the message in flight. Messages can be shown (``--verbose``) and counted.
+most the message in flight. Messages can be shown (``--verbose``) and counted; the
+engine's ``Exchanged`` events drive the progress hook; a failed session raises its
+error (``SessionEnded.error``: the exit code's class).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from gateway.ds.client.engine import ClientSession
 from gateway.ds.client.errors import LocalStoreError
+from gateway.ds.client.events import Exchanged, SessionEnded, Suspend
 from gateway.ds.client.settings import ClientSettings
 from gateway.ds.client.state import ClientState
 
@@ -52,7 +55,7 @@ class Observer:
     """Hooks for progress, message dumps and latency figures."""
 
     on_message: Callable[[str, bytes, str], None] | None = None    # ("out"/"in", body, ct)
-    on_progress: Callable[[ClientSession], None] | None = None
+    on_progress: Callable[[Exchanged], None] | None = None
     latencies: list[float] = field(default_factory=list)
 
 
@@ -66,10 +69,10 @@ async def run_session(settings: ClientSettings, stores: dict, state_file, send: 
                             devinf_only=devinf_only)
     previous = None
     if suspend_on_sigint:
-        previous = signal.signal(signal.SIGINT, lambda *_: session.request_suspend())
+        previous = signal.signal(signal.SIGINT,
+                                 lambda *_: session.send(Suspend(), clock()))
     try:
-        body = session.start()
-        while body is not None:
+        while (body := session.data_to_send()) is not None:
             if obs.on_message:
                 obs.on_message("out", body, session.content_type)
             started = clock()
@@ -82,15 +85,23 @@ async def run_session(settings: ClientSettings, stores: dict, state_file, send: 
             obs.latencies.append(clock() - started)
             if obs.on_message:
                 obs.on_message("in", reply, ct)
-            body = session.receive(reply, ct, now=clock())
+            session.receive_data(reply, clock(), content_type=ct)
             flush_all(stores, state_file, state)
-            if obs.on_progress:
-                obs.on_progress(session)
+            dispatch_events(session, obs)
     finally:
         if suspend_on_sigint:
             signal.signal(signal.SIGINT, previous)
         flush_all(stores, state_file, state)
     return session
+
+
+def dispatch_events(session: ClientSession, obs: Observer) -> None:
+    """Hand the session's events to the observer; raise the error of a failed session."""
+    while (event := session.next_event()) is not None:
+        if isinstance(event, Exchanged) and obs.on_progress:
+            obs.on_progress(event)
+        elif isinstance(event, SessionEnded) and event.error is not None:
+            raise event.error
 
 
 def flush_all(stores: dict, state_file, state: ClientState) -> None:

@@ -20,6 +20,7 @@ from typing import Callable
 from gateway.ds.hmac import MAC, HmacHeader, compute_mac
 from gateway.ds.settings import ServerSettings
 from gateway.store.base import Device
+from gateway.syncml.codes import StatusCode
 from gateway.syncml.creds import cred_text, md5_digest, md5_secret
 from gateway.syncml.metinf import Meta
 from gateway.syncml.model import Chal, Cred
@@ -30,6 +31,7 @@ KNOWN_TYPES = (BASIC, MD5, MAC)
 CRED_TYPES = (BASIC, MD5)          # the types that travel in Cred
 NONCE_TYPES = (MD5, MAC)           # the types a NextNonce serves
 _CANONICAL = {t.lower(): t for t in KNOWN_TYPES}
+UNKNOWN_TYPE = StatusCode.OPTIONAL_FEATURE_NOT_SUPPORTED    # an auth type we do not know
 
 
 def canonical_type(text: str | None) -> str:
@@ -40,13 +42,13 @@ def canonical_type(text: str | None) -> str:
 
 @dataclass(frozen=True, kw_only=True)
 class AuthOutcome:
-    status: int                 # 212 accepted, 200 anonymous, 401, 407, 406, 400
+    status: int                 # 212 accepted, 200 anonymous, 401, 407, 406
     username: str | None = None
     chal: Chal | None = None
 
     @property
     def ok(self) -> bool:
-        return self.status in (200, 212)
+        return self.status in (StatusCode.OK, StatusCode.AUTH_ACCEPTED)
 
 
 def _throttle_keys(device_id: str, peer: str) -> list[str]:
@@ -68,6 +70,11 @@ class Authenticator:
         kind = self.settings.auth_types[0]
         if kind not in NONCE_TYPES:
             return Chal(meta=Meta(type=kind, format="b64"))
+        return self._nonce_chal(tx, kind, device_id, username, now)
+
+    def _nonce_chal(self, tx, kind: str, device_id: str, username: str | None,
+                    now: float) -> Chal:
+        """A Chal of ``kind`` with a fresh NextNonce, remembered for the device."""
         nonce = self.random_bytes(12)
         if device_id:
             dev = tx.get_device(device_id) or Device(device_id=device_id, username=username)
@@ -75,6 +82,10 @@ class Authenticator:
                                   username=username or dev.username))
         return Chal(meta=Meta(type=kind, format="b64",
                               next_nonce=base64.b64encode(nonce).decode("ascii")))
+
+    def _refuse(self, tx, code: int, device_id: str, username: str | None,
+                now: float) -> AuthOutcome:
+        return AuthOutcome(status=code, chal=self.challenge(tx, device_id, username, now))
 
     def throttled(self, tx, device_id: str, peer: str, now: float) -> bool:
         since = now - self.settings.failed_login_window
@@ -87,21 +98,21 @@ class Authenticator:
         """``mac_header``: the parsed transport header; ``body``: the exact bytes it signs."""
         if cred is None and mac_header is None:
             if anonymous_ok:
-                return AuthOutcome(status=200, username=None)
-            return AuthOutcome(status=407, chal=self.challenge(tx, device_id, loc_name, now))
+                return AuthOutcome(status=StatusCode.OK, username=None)
+            return self._refuse(tx, StatusCode.MISSING_CREDENTIALS, device_id, loc_name, now)
         if self.throttled(tx, device_id, peer, now):
-            return AuthOutcome(status=401, chal=self.challenge(tx, device_id, loc_name, now))
+            return self._refuse(tx, StatusCode.INVALID_CREDENTIALS, device_id, loc_name, now)
         username = None
         if mac_header is not None and (cred is None or MAC in self.settings.auth_types):
             kind = MAC
             if mac_header.error is None and mac_header.algorithm.upper() != "MD5":
-                return AuthOutcome(status=406, chal=self.challenge(tx, device_id, loc_name, now))
+                return self._refuse(tx, UNKNOWN_TYPE, device_id, loc_name, now)
             if MAC in self.settings.auth_types:
                 username = self._check_mac(tx, mac_header, body, device_id, loc_name)
         else:
             kind = canonical_type((cred.meta.type if cred.meta else None) or BASIC)
             if kind not in CRED_TYPES:
-                return AuthOutcome(status=406, chal=self.challenge(tx, device_id, loc_name, now))
+                return self._refuse(tx, UNKNOWN_TYPE, device_id, loc_name, now)
             if kind in self.settings.auth_types:
                 if kind == BASIC:
                     username = self._check_basic(tx, cred)
@@ -110,21 +121,16 @@ class Authenticator:
         if username is None:
             for key in _throttle_keys(device_id, peer):
                 tx.record_auth_failure(key, now)
-            return AuthOutcome(status=401, chal=self.challenge(tx, device_id, loc_name, now))
+            return self._refuse(tx, StatusCode.INVALID_CREDENTIALS, device_id, loc_name, now)
         for key in _throttle_keys(device_id, peer):
             tx.clear_auth_failures(key)
         # Like SyncEvolution: always hand out the nonce for the next session, for the
         # type just used if it takes one, else for the first configured type that does.
-        chal = None
         nonce_kind = kind if kind in NONCE_TYPES else next(
             (t for t in self.settings.auth_types if t in NONCE_TYPES), None)
-        if nonce_kind is not None:
-            nonce = self.random_bytes(12)
-            dev = tx.get_device(device_id) or Device(device_id=device_id, username=username)
-            tx.put_device(replace(dev, nonce=nonce, username=username, last_seen=now))
-            chal = Chal(meta=Meta(type=nonce_kind, format="b64",
-                                  next_nonce=base64.b64encode(nonce).decode("ascii")))
-        return AuthOutcome(status=212, username=username, chal=chal)
+        chal = (self._nonce_chal(tx, nonce_kind, device_id, username, now)
+                if nonce_kind is not None else None)
+        return AuthOutcome(status=StatusCode.AUTH_ACCEPTED, username=username, chal=chal)
 
     def _check_basic(self, tx, cred: Cred) -> str | None:
         text = cred_text(cred.data)

@@ -29,10 +29,11 @@ from gateway.content.errors import ContentError
 from gateway.content.model import Component
 from gateway.content.vformat import parse
 from gateway.ds.recurrence import occurs_in
+from gateway.syncml.codes import StatusCode
 
-BAD_CGI = 422          # omads-protocol.md §3.8 table: malformed CGI/filter
-NOT_SUPPORTED = 406    # optional feature not supported (an option we do not know)
-UNSUPPORTED_TYPE = 415
+BAD_CGI = StatusCode.BAD_CGI_SCRIPT     # omads-protocol.md §3.8 table: malformed CGI/filter
+NOT_SUPPORTED = StatusCode.OPTIONAL_FEATURE_NOT_SUPPORTED   # an option we do not know
+UNSUPPORTED_TYPE = StatusCode.UNSUPPORTED_MEDIA_TYPE
 
 CGI_GRAMMAR = "syncml:filtertype-cgi"
 INCLUSIVE, EXCLUSIVE = "INCLUSIVE", "EXCLUSIVE"

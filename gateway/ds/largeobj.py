@@ -14,6 +14,9 @@ import base64
 import binascii
 from dataclasses import dataclass
 
+from gateway.syncml.codes import StatusCode
+from gateway.syncml.model import Item
+
 
 class BadItem(Exception):
     """An item whose data cannot be used; ``code`` is its status."""
@@ -46,6 +49,23 @@ class Received:
     interrupted: dict | None = None      # a previous object that never completed
 
 
+def meta_value(item: Item, cmd, attr: str):
+    """A Meta value of the Item, or else of its command (Type, Format, Size)."""
+    for meta in (item.meta, getattr(cmd, "meta", None)):
+        value = getattr(meta, attr, None) if meta is not None else None
+        if value is not None:
+            return value
+    return None
+
+
+def piece_of(cmd, name: str, item: Item, luid: str | None, default_type: str) -> Piece:
+    """The ``Piece`` of one Item of ``cmd`` (named ``name``), for the object ``luid``."""
+    return Piece(cmd=name, luid=luid, target=item.target_uri,
+                 content_type=meta_value(item, cmd, "type") or default_type,
+                 fmt=meta_value(item, cmd, "format"), size=meta_value(item, cmd, "size"),
+                 wire=item_wire(item.data), more_data=item.more_data)
+
+
 def item_wire(data) -> bytes:
     """The Item's Data as bytes (text is UTF-8); nested documents are not item data."""
     if data is None:
@@ -54,7 +74,7 @@ def item_wire(data) -> bytes:
         return data.encode("utf-8")
     if isinstance(data, bytes):
         return data
-    raise BadItem(415)
+    raise BadItem(StatusCode.UNSUPPORTED_MEDIA_TYPE)
 
 
 def decode_format(wire: bytes, fmt: str | None) -> bytes:
@@ -62,7 +82,7 @@ def decode_format(wire: bytes, fmt: str | None) -> bytes:
         try:
             return base64.b64decode(wire, validate=False)
         except (binascii.Error, ValueError):
-            raise BadItem(415) from None
+            raise BadItem(StatusCode.UNSUPPORTED_MEDIA_TYPE) from None
     return wire
 
 
@@ -75,20 +95,21 @@ def receive(buffer: dict | None, piece: Piece, *, max_obj_size: int) -> Received
                         content_type=piece.content_type, interrupted=interrupted)
     if buffer is None:
         size = piece.size
-        refused = 411 if size is None else 413 if size > max_obj_size else 0
+        refused = (StatusCode.SIZE_REQUIRED if size is None
+                   else StatusCode.REQUEST_ENTITY_TOO_LARGE if size > max_obj_size else 0)
         buffer = {"cmd": piece.cmd, "luid": piece.luid, "target": piece.target,
                   "ct": piece.content_type, "fmt": piece.fmt, "size": size or 0, "wire": "",
-                  "refused": refused}
+                  "refused": int(refused)}
     if buffer.get("refused"):                    # drop the rest of a refused object
         return Received(buffer=buffer if piece.more_data else None, code=buffer["refused"],
                         interrupted=interrupted)
     got = base64.b64decode(buffer["wire"]) + piece.wire
     if piece.more_data:
         if len(got) > buffer["size"]:
-            return Received(buffer=None, code=424, interrupted=interrupted)
+            return Received(buffer=None, code=StatusCode.SIZE_MISMATCH, interrupted=interrupted)
         return Received(buffer={**buffer, "wire": base64.b64encode(got).decode("ascii")},
-                        code=213, interrupted=interrupted)
+                        code=StatusCode.CHUNK_ACCEPTED, interrupted=interrupted)
     data = decode_format(got, buffer["fmt"])
     if buffer["size"] not in (len(got), len(data)):
-        return Received(buffer=None, code=424, interrupted=interrupted)
+        return Received(buffer=None, code=StatusCode.SIZE_MISMATCH, interrupted=interrupted)
     return Received(buffer=None, data=data, content_type=buffer["ct"], interrupted=interrupted)

@@ -16,8 +16,8 @@ import base64
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from gateway.ds.server import outgoing
-from gateway.ds.server.session import DatastoreState
+from gateway.ds.commands import item_command, item_payload
+from gateway.ds.ops import Op, OpQueue
 from gateway.ds.sizing import CommandTrees, Unmeasurable
 from gateway.syncml.model import Location, Message, Status, Sync, SyncBody, SyncHdr
 
@@ -25,12 +25,18 @@ _PLACEHOLDER_ID = "9999"
 MIN_CHUNK = 256
 
 
-@dataclass
+@dataclass(kw_only=True)
 class SyncSource:
-    """One datastore we are sending: its pending operations and how to render them."""
+    """One datastore we are sending: its pending operations and how to render them
+    (``render(op)``: (kind, data, content type), None when the item is gone)."""
 
-    ds: DatastoreState
-    render: Callable[[list], tuple[str, bytes, str] | None]
+    name: str
+    target: str                          # the peer's LocURI of the datastore
+    source: str                          # ours
+    pending: OpQueue
+    out_chunk: dict | None               # the large object being sent, if any
+    total: int                           # NumberOfChanges of the package
+    render: Callable[[Op], tuple[str, bytes, str] | None]
     large_objs: bool
     max_obj_size: int | None
     ver_1_0: bool = False
@@ -41,7 +47,7 @@ class SyncPart:
     name: str
     sync: Sync
     consumed: int = 0                    # pending operations fully sent
-    placed_ops: list = field(default_factory=list)   # op per item command, in order
+    placed_ops: list[Op] = field(default_factory=list)   # op per item command, in order
     out_chunk: dict | None = None
     skipped: int = 0
 
@@ -152,15 +158,14 @@ class Packer:
         parts: list[SyncPart] = []
         more = bool(leftover)
         if leftover or not allow_syncs:
-            more = more or any(src.ds.pending or src.ds.out_chunk for src in sources)
+            more = more or any(src.pending or src.out_chunk for src in sources)
             return Plan(commands=number(placed), leftover=leftover, parts=parts, more=more,
                         placed=placed)
         empty_room = budget - sum(self.size(c) for c in first)
         for src in sources:
-            ds = src.ds
-            shell = Sync(target=Location(loc_uri=ds.client_uri),
-                         source=Location(loc_uri=ds.server_uri),
-                         number_of_changes=None if src.ver_1_0 else ds.total_out)
+            shell = Sync(target=Location(loc_uri=src.target),
+                         source=Location(loc_uri=src.source),
+                         number_of_changes=None if src.ver_1_0 else src.total)
             overhead = self.size(shell)
             if overhead > remaining and len(placed) > len(first):
                 more = True
@@ -170,7 +175,7 @@ class Packer:
             remaining -= self.size(part.sync) - overhead
             placed.append(part.sync)
             parts.append(part)
-            if part.consumed < len(ds.pending) or part.out_chunk:
+            if part.consumed < len(src.pending) or part.out_chunk:
                 more = True
             if stop:
                 more = True
@@ -179,11 +184,10 @@ class Packer:
 
     def _fill_sync(self, src: SyncSource, shell: Sync, remaining: int,
                    empty_room: int) -> tuple[SyncPart, bool]:
-        ds = src.ds
-        part = SyncPart(name=ds.name, sync=shell)
+        part = SyncPart(name=src.name, sync=shell)
         cmds: list = []
-        chunk = ds.out_chunk
-        for op in ds.pending:
+        chunk = src.out_chunk
+        for op in src.pending:
             if chunk is not None:                       # continue a large object
                 wire = base64.b64decode(chunk["wire"])
                 cmd, piece_end, done = self._chunk(op, chunk, wire, chunk["offset"], remaining,
@@ -212,7 +216,7 @@ class Packer:
                 part.consumed += 1                       # the client could not take it
                 part.skipped += 1
                 continue
-            cmd = outgoing.command(kind, op[1], op[2], data, ct)
+            cmd = item_command(kind, op.source, op.target, data, ct)
             s = self.size(cmd)
             if s <= remaining:
                 cmds.append(cmd)
@@ -222,7 +226,7 @@ class Packer:
                 continue
             if s <= empty_room:                          # fits an emptier message: later
                 break
-            payload, fmt = outgoing.item_payload(data)
+            payload, fmt = item_payload(data)
             wire = payload.encode("utf-8") if isinstance(payload, str) else payload
             too_big = src.max_obj_size is not None and len(wire) > src.max_obj_size
             if not src.large_objs or too_big:
@@ -240,20 +244,20 @@ class Packer:
             part.sync = replace(shell, commands=tuple(cmds))
             return part, True
         part.sync = replace(shell, commands=tuple(cmds))
-        return part, part.consumed < len(ds.pending)
+        return part, part.consumed < len(src.pending)
 
-    def _chunk(self, op: list, chunk: dict, wire: bytes, offset: int, remaining: int, *,
+    def _chunk(self, op: Op, chunk: dict, wire: bytes, offset: int, remaining: int, *,
                first: bool):
         """(command, end offset, last piece?) for the next piece, or (None, ..) if no room."""
         kind, ct, fmt, total = chunk["kind"], chunk["ct"], chunk["fmt"], chunk["total"]
         rest = wire[offset:]
         size_meta = total if first else None
-        whole = outgoing.command(kind, op[1], op[2], b"", ct, size=size_meta,
+        whole = item_command(kind, op.source, op.target, b"", ct, size=size_meta,
                                  payload=rest.decode("utf-8", "surrogateescape"), fmt=fmt)
         if not first and self.size(whole) <= remaining:
             return whole, len(wire), True
-        empty = outgoing.command(kind, op[1], op[2], b"", ct, more_data=True, size=size_meta,
-                                 payload="", fmt=fmt)
+        empty = item_command(kind, op.source, op.target, b"", ct, more_data=True,
+                             size=size_meta, payload="", fmt=fmt)
         room = remaining - self.size(empty) - 8
         if room < MIN_CHUNK:
             return None, offset, False
@@ -262,8 +266,8 @@ class Packer:
             end -= 1
         piece = wire[offset:end].decode("utf-8", "surrogateescape")
         last = end >= len(wire)
-        cmd = outgoing.command(kind, op[1], op[2], b"", ct, more_data=not last, size=size_meta,
-                               payload=piece, fmt=fmt)
+        cmd = item_command(kind, op.source, op.target, b"", ct, more_data=not last,
+                           size=size_meta, payload=piece, fmt=fmt)
         return cmd, end, last
 
 

@@ -119,6 +119,7 @@ class StatusCode(IntEnum):
     ATOMIC_FAILED = 507
     REFRESH_REQUIRED = 508
     RESERVED_509 = 509
+    CANNOT_RESUME = 509         # SYSYNC's answer to a Resume it cannot take (§3.3)
     DATA_STORE_FAILURE = 510
     SERVER_FAILURE = 511
     SYNC_FAILED = 512
@@ -127,10 +128,7 @@ class StatusCode(IntEnum):
     ATOMIC_ROLLBACK_FAILED = 516
     ATOMIC_RESPONSE_TOO_LARGE = 517
 
-    @property
-    def is_success(self) -> bool:
-        return 200 <= self < 300
-
 
 def is_success(code: int) -> bool:
+    """A 2xx status: the command was carried out (RepPro 1.2 §10)."""
     return 200 <= code < 300

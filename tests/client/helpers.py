@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 from gateway.ds.client.engine import ClientSession
+from gateway.ds.client.events import SessionEnded, Suspend
 from gateway.ds.client.settings import ClientSettings, DatastoreConfig
 from gateway.ds.client.state import ClientState
 from gateway.ds.server.handler import Request, SyncServer
@@ -32,20 +33,31 @@ def settings(*, mode: int = 200, encoding: str, auth: str = "syncml:auth-md5",
 def run(server: SyncServer, session: ClientSession, clock: Clock, *, stop_after: int | None = None,
         trace: list | None = None) -> ClientSession:
     """Drive one session to its end; ``stop_after`` messages: request suspend then."""
-    body = session.start()
     count = 0
-    while body is not None:
+    while (body := session.data_to_send()) is not None:
         query = parse_qs(urlsplit(session.url).query)
         key = query.get("s", [None])[0]
         if trace is not None:
             trace.append(body)
+        now = clock()
         resp = server.handle(Request(body=body, content_type=session.content_type, session=key,
-                                     base_url=BASE, now=clock()))
+                                     base_url=BASE, now=now))
         count += 1
         if stop_after is not None and count == stop_after:
-            session.request_suspend()
-        body = session.receive(resp.body, resp.content_type, now=clock())
+            session.send(Suspend(), now)
+        session.receive_data(resp.body, clock(), content_type=resp.content_type)
+        events(session)
     return session
+
+
+def events(session: ClientSession) -> list:
+    """The session's events so far; the error of a failed session is raised."""
+    out = []
+    while (event := session.next_event()) is not None:
+        out.append(event)
+        if isinstance(event, SessionEnded) and event.error is not None:
+            raise event.error
+    return out
 
 
 def fresh_state() -> ClientState:

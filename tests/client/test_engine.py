@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 
 from gateway.client.folder import FolderStore
 from gateway.ds.client.engine import ClientSession
 from gateway.ds.client.errors import AuthError
-from gateway.ds.server.handler import SyncServer
+from gateway.ds.client.events import Exchanged, ModeSettled, SessionEnded
+from gateway.ds.server.handler import Request, SyncServer
 from gateway.ds.settings import ServerSettings
 from gateway.syncml import codec
-from tests.client.helpers import Clock, run, server_items, settings
+from gateway.syncml.errors import LocalProtocolError
+from tests.client.helpers import BASE, Clock, run, server_items, settings
 from tests.client.runcli import contacts, folder_items
 from tests.interop.vcards import make_vcards
 
@@ -92,14 +96,14 @@ def test_md5_nonce_is_kept_per_server_and_used_next_time(gw, tmp_path):
     nonce = rig.state.nonces["http://sync.test/sync"]
     assert nonce
     second = rig.sync(200)
-    assert second.ok and second.auth_retries == 0        # the kept nonce was accepted
+    assert second.ok and second.auth.retries == 0        # the kept nonce was accepted
     assert rig.state.nonces["http://sync.test/sync"] != nonce
 
 
 def test_server_challenge_switches_auth_type(gw, tmp_path):
     rig = Rig(gw, tmp_path, codec.WBXML, auth_types=("syncml:auth-md5",))
     s = rig.sync(201, auth="syncml:auth-basic")
-    assert s.ok and s.auth_retries == 1 and s.auth_type == "syncml:auth-md5"
+    assert s.ok and s.auth.retries == 1 and s.auth.type == "syncml:auth-md5"
 
 
 def test_basic_auth(gw, tmp_path):
@@ -161,3 +165,68 @@ def test_devinf_exchange_alone(gw, tmp_path):
     assert session.server_devinf.dev_id == "omads-gateway"
     assert any(ds.source_ref == "contacts" for ds in session.server_devinf.datastores)
     assert "http://sync.test/sync" in rig.state.server_devinf
+
+
+def test_the_sans_io_verbs_and_events(gw, tmp_path):
+    rig = Rig(gw, tmp_path, codec.XML)
+    for name, card in make_vcards(3, seed=11).items():
+        (rig.folder.path / name).write_bytes(card)
+    session = ClientSession(settings(mode=201, encoding=codec.XML), rig.state,
+                            {"./contacts": rig.folder}, now=rig.clock())
+    assert session.next_deadline() is None and session.next_event() is None
+    session.handle_timeout(rig.clock())                  # nothing is timed
+    with pytest.raises(LocalProtocolError):
+        session.receive_data(b"", rig.clock())          # package 1 not taken yet
+    with pytest.raises(LocalProtocolError):
+        session.send(ModeSettled(datastore="./contacts", mode=200), rig.clock())
+    got, key = [], None
+    while (body := session.data_to_send()) is not None:
+        assert body and session.data_to_send() == b""   # given once; its reply is due
+        resp = rig.server.handle(Request(body=body, content_type=session.content_type,
+                                         session=key, base_url=BASE, now=rig.clock()))
+        key = resp.session
+        session.receive_data(resp.body, rig.clock(), content_type=resp.content_type)
+        got += iter(session.next_event, None)
+    assert got.count(ModeSettled(datastore="./contacts", mode=201)) == 1
+    exchanged = [e for e in got if isinstance(e, Exchanged)]
+    assert len(exchanged) == session.messages > 2
+    assert [e.messages_received for e in exchanged] == list(range(1, session.messages + 1))
+    assert exchanged[-1].items_sent == 3 and exchanged[-1].items_received == 0
+    assert exchanged[-1].bytes_sent == session.bytes_sent
+    assert got[-1] == SessionEnded(ok=True, suspended=False) and session.ok
+    assert session.data_to_send() is None
+    with pytest.raises(LocalProtocolError, match="over"):
+        session.receive_data(resp.body, rig.clock(), content_type=resp.content_type)
+    assert rig.same()
+
+
+def test_a_refused_session_ends_with_its_error_as_an_event(gw, tmp_path):
+    rig = Rig(gw, tmp_path, codec.WBXML)
+    session = ClientSession(settings(mode=201, encoding=codec.WBXML, password="wrong"),
+                            rig.state, {"./contacts": rig.folder}, now=rig.clock())
+    ended = []
+    while (body := session.data_to_send()) is not None:
+        key = parse_qs(urlsplit(session.url).query).get("s", [None])[0]
+        resp = rig.server.handle(Request(body=body, content_type=session.content_type,
+                                         session=key, base_url=BASE, now=rig.clock()))
+        session.receive_data(resp.body, rig.clock(), content_type=resp.content_type)
+        ended += [e for e in iter(session.next_event, None) if isinstance(e, SessionEnded)]
+    assert len(ended) == 1 and not ended[0].ok and isinstance(ended[0].error, AuthError)
+    assert session.auth.retries == 3 and not session.ok
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_a_server_item_deleted_on_the_client_is_deleted_on_the_server(gw, tmp_path, encoding):
+    rig = Rig(gw, tmp_path, encoding)
+    mine = make_vcards(2, seed=12)
+    for name, card in mine.items():
+        (rig.folder.path / name).write_bytes(card)
+    server_add(gw, make_vcards(1, seed=13)["c13-000001.vcf"])
+    assert rig.sync(201).ok and len(server_items(gw)) == 3
+    theirs = [p for p in rig.folder.path.glob("*.vcf") if p.name not in mine]
+    assert len(theirs) == 1                         # the server's item, under our LUID
+    theirs[0].unlink()
+    (rig.folder.path / sorted(mine)[0]).unlink()    # and one of ours
+    s = rig.sync(200)
+    assert s.ok and s.runs["./contacts"].counters.remote_deleted == 2
+    assert len(server_items(gw)) == 1 and rig.same()

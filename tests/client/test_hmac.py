@@ -21,7 +21,7 @@ from gateway.ds.server.handler import Request, SyncServer
 from gateway.ds.settings import ServerSettings
 from gateway.store.accounts import make_secret
 from gateway.syncml import codec
-from tests.client.helpers import BASE, Clock, server_items, settings
+from tests.client.helpers import BASE, Clock, events, server_items, settings
 from tests.client.runcli import check, contacts, folder_items, omads_sync, summary_row
 from tests.client.scenario import walk_all_modes
 from tests.interop.gateway import Gateway, interop_config
@@ -33,8 +33,7 @@ ENCODINGS = [codec.XML, codec.WBXML]
 
 def run_http(server: SyncServer, session: ClientSession, clock: Clock, trace: list) -> None:
     """Drive a session as the HTTP binding would: the engine's headers travel too."""
-    body = session.start()
-    while body is not None:
+    while (body := session.data_to_send()) is not None:
         headers = session.transport_headers(body)
         trace.append((body, headers))
         key = parse_qs(urlsplit(session.url).query).get("s", [None])[0]
@@ -42,7 +41,8 @@ def run_http(server: SyncServer, session: ClientSession, clock: Clock, trace: li
         resp = server.handle(Request(body=body, content_type=session.content_type, session=key,
                                      base_url=BASE, now=clock(),
                                      hmac=read_header([value] if value else None)))
-        body = session.receive(resp.body, resp.content_type, now=clock())
+        session.receive_data(resp.body, clock(), content_type=resp.content_type)
+        events(session)
 
 
 class Rig:
@@ -67,7 +67,7 @@ def test_hmac_sessions_in_process(gw, tmp_path, encoding):
     for name, card in make_vcards(4, seed=31).items():
         (rig.folder.path / name).write_bytes(card)
     first = rig.sync(200, encoding=encoding, auth=MAC)
-    assert first.ok and first.auth_retries == 0 and first.auth_type == MAC
+    assert first.ok and first.auth.retries == 0 and first.auth.type == MAC
     assert contacts(folder_items(rig.folder.path)) == contacts(server_items(gw))
     nonce = rig.state.nonces[BASE]
     nonces = [nonce]
@@ -80,20 +80,20 @@ def test_hmac_sessions_in_process(gw, tmp_path, encoding):
     assert parse_header(headers0[HEADER]).mac == compute_mac(make_secret("alice", "secret"),
                                                              b"", body0)
     second = rig.sync(200, encoding=encoding, auth=MAC)   # the kept nonce is accepted
-    assert second.ok and second.auth_retries == 0
+    assert second.ok and second.auth.retries == 0
     assert rig.state.nonces[BASE] not in nonces
 
 
 def test_challenge_switches_to_hmac(gw, tmp_path):
     rig = Rig(gw, tmp_path, auth_types=(MAC,))
     s = rig.sync(201, encoding=codec.WBXML, auth="syncml:auth-md5")
-    assert s.ok and s.auth_retries == 1 and s.auth_type == MAC
+    assert s.ok and s.auth.retries == 1 and s.auth.type == MAC
     assert rig.state.auth_types[BASE] == MAC
     first, retry = rig.trace[0], rig.trace[1]
     assert codec.decode_message(first[0], codec.WBXML).header.cred is not None and not first[1]
     assert codec.decode_message(retry[0], codec.WBXML).header.cred is None and retry[1]
     # the next session starts with hmac at once
-    assert rig.sync(200, encoding=codec.WBXML, auth="syncml:auth-md5").auth_retries == 0
+    assert rig.sync(200, encoding=codec.WBXML, auth="syncml:auth-md5").auth.retries == 0
 
 
 def test_wrong_password_is_an_auth_error(gw, tmp_path):
@@ -123,10 +123,11 @@ def test_obex_session_refuses_an_hmac_challenge(gw, tmp_path):
                         datastores=settings(encoding=codec.WBXML).datastores)
     session = ClientSession(cs, ClientState(), {"./contacts": FolderStore(tmp_path / "i")},
                             now=1.0)
-    resp = server.handle(Request(body=session.start(), content_type=codec.WBXML, session=None,
-                                 base_url="obex", now=2.0))
+    resp = server.handle(Request(body=session.data_to_send(), content_type=codec.WBXML,
+                                 session=None, base_url="obex", now=2.0))
+    session.receive_data(resp.body, 3.0, content_type=resp.content_type)
     with pytest.raises(AuthError, match="HTTP"):
-        session.receive(resp.body, resp.content_type, now=3.0)
+        events(session)
 
 
 def test_profile_and_option_names(tmp_path):

@@ -13,7 +13,8 @@ from gateway.syncml.model import (
     Add, Alert, Get, Item, Location, Map, MapItem, Put, Results, Status, Sync,
 )
 from gateway.ds.server.handler import SyncServer
-from gateway.ds.server.session import DatastoreState, OpQueue, SessionState
+from gateway.ds.ops import Op, OpQueue
+from gateway.ds.server.session import DatastoreState, SessionState
 from gateway.ds.settings import ServerSettings
 from gateway.store.memory import FailingStore
 from tests.ds.simclient import SimClient, status_codes, vcard
@@ -241,12 +242,12 @@ def test_state_round_trips_and_reads_the_older_layout():
     back = SessionState.from_bytes(st.to_bytes())
     got = back.datastores["contacts"]
     assert got == ds and len(got.received) == 2 and "g2" in got.received
-    assert list(got.pending) == [["add", "g3", None], ["replace", "g4", "l4"]]
+    assert list(got.pending) == [Op("add", "g3", None), Op("replace", "g4", "l4")]
     got.pending.drop(1)
-    assert list(got.pending) == [["replace", "g4", "l4"]] and len(got.pending) == 1
+    assert list(got.pending) == [Op("replace", "g4", "l4")] and len(got.pending) == 1
     # the layout before: received and pending as plain lists of guids / operations
     raw = json.loads(st.to_bytes())
     raw["datastores"]["contacts"]["pending"] = [["add", "g3", None]]
     raw["datastores"]["contacts"]["received"] = ["g1", "g1"]
     old = SessionState.from_bytes(json.dumps(raw).encode()).datastores["contacts"]
-    assert list(old.pending) == [["add", "g3", None]] and len(old.received) == 1
+    assert list(old.pending) == [Op("add", "g3", None)] and len(old.received) == 1

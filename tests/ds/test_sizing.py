@@ -5,7 +5,7 @@ from dataclasses import replace
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from gateway.ds.server import outgoing
+from gateway.ds.commands import item_command
 from gateway.ds.devinf_exchange import get_client_devinf, results_for_get
 from gateway.ds.packaging import Packer, number
 from gateway.ds.settings import ServerSettings
@@ -46,13 +46,13 @@ def commands() -> list:
                chal=Chal(meta=Meta(type="syncml:auth-md5", format="b64", next_nonce="bm9uY2U="))),
         Status(msg_ref="2", cmd_ref="5", cmd="Alert", data=200, items=(Item(
             data=Anchor(next="20240101T000000Z")),)),
-        outgoing.command("add", "d12345", None, vcard(1).encode(), "text/vcard"),
-        outgoing.command("replace", "d9", "c9", card, "text/vcard"),
-        outgoing.command("add", "d10", None, b"\xff\xfe binary", "text/x-vcard"),
-        outgoing.command("delete", "d11", "c11", b"", ""),
-        outgoing.command("add", "d12", None, b"", "text/vcard", more_data=True, size=9000,
+        item_command("add", "d12345", None, vcard(1).encode(), "text/vcard"),
+        item_command("replace", "d9", "c9", card, "text/vcard"),
+        item_command("add", "d10", None, b"\xff\xfe binary", "text/x-vcard"),
+        item_command("delete", "d11", "c11", b"", ""),
+        item_command("add", "d12", None, b"", "text/vcard", more_data=True, size=9000,
                          payload="short]]>piece"),
-        outgoing.command("replace", "d13", "c13", b"", "text/vcard", payload="\u00e9" * 40),
+        item_command("replace", "d13", "c13", b"", "text/vcard", payload="\u00e9" * 40),
         Alert(data=201, items=(Item(target=Location(loc_uri="contacts"),
                                     source=Location(loc_uri="./contacts"),
                                     meta=Meta(anchor=Anchor(last="1", next="2"))),)),
@@ -65,8 +65,8 @@ def commands() -> list:
              number_of_changes=3),
         Sync(target=Location(loc_uri="./contacts"), source=Location(loc_uri="contacts"),
              number_of_changes=3, commands=(
-                 outgoing.command("add", "d1", None, vcard(1).encode(), "text/vcard"),
-                 outgoing.command("delete", "d2", "c2", b"", ""))),
+                 item_command("add", "d1", None, vcard(1).encode(), "text/vcard"),
+                 item_command("delete", "d2", "c2", b"", ""))),
     ]
 
 
@@ -86,7 +86,7 @@ def test_estimate_is_exact_or_a_page_switch_above(encoding, index):
                     max_size=12))
 def test_estimate_matches_for_any_text(text, luid):
     for encoding in ENCODINGS:
-        for cmd in (outgoing.command("replace", "d1", luid, text.encode(), "text/plain"),
+        for cmd in (item_command("replace", "d1", luid, text.encode(), "text/plain"),
                     Status(msg_ref="1", cmd_ref="2", cmd="Replace", target_refs=(luid,),
                            data=200)):
             got = CommandTrees(encoding).size(cmd)

@@ -1,10 +1,10 @@
 """Our side of a client sync: which local items go to the server, in which command form.
 
-The operations are the server's ``[op, id, other id]`` triples, so the server's packer
-(packaging.py) fits them into messages and splits large objects; ``client_form`` then
-addresses them as a client does (Source = our LUID, no Target; omads-protocol.md §3.8).
-Slow sync and refresh from client send every item as Add; two-way and one-way from
-client send the store's changes; the server-to-client modes send nothing.
+The operations are ``Op(kind, luid, None)`` (ops.py), so the shared packer (packaging.py)
+fits them into messages and splits large objects; ``client_form`` then addresses them
+as a client does: Source = our LUID, no Target (omads-protocol.md §3.8), so the
+server's GUID is never needed here. Which items go follows the mode (modes.py): all of
+them as Add, or the store's changes.
 """
 
 from __future__ import annotations
@@ -13,42 +13,33 @@ from dataclasses import replace
 
 from gateway.ds.client.run import DatastoreRun
 from gateway.ds.client.store import ADDED, DELETED, MODIFIED
-from gateway.ds.server.outgoing import ADD, DELETE, REPLACE
-from gateway.syncml.model import Add, Delete, Location, Map, MapItem, Replace, Sync
+from gateway.ds.modes import MODES, Sends
+from gateway.ds.ops import ADD, DELETE, REPLACE, Op
+from gateway.syncml.model import Delete, Location, Map, MapItem, Replace, Sync
 
-SENDS_ALL = (201, 203)
-SENDS_CHANGES = (200, 202)
 KIND = {ADDED: ADD, MODIFIED: REPLACE, DELETED: DELETE}
 MAP_BATCH = 50
 
 
-def collect(run: DatastoreRun, *, resumed_sent: frozenset[str] = frozenset()) -> list[list]:
-    if run.mode in SENDS_ALL:
-        return [[ADD, luid, None] for luid in sorted(run.store.luids())
+def collect(run: DatastoreRun, *, resumed_sent: frozenset[str] = frozenset()) -> list[Op]:
+    sends = MODES[run.mode].client_sends
+    if sends is Sends.ALL:
+        return [Op(ADD, luid, None) for luid in sorted(run.store.luids())
                 if luid not in resumed_sent]
-    if run.mode in SENDS_CHANGES:
-        ops = []
-        for ch in run.store.changes():
-            guid = run.memory.map.get(ch.luid) or run.memory.pending_map.get(ch.luid)
-            if ch.kind == ADDED:
-                ops.append([ADD, ch.luid, None])
-            elif ch.kind == MODIFIED:
-                ops.append([REPLACE, ch.luid, guid])
-            elif ch.kind == DELETED:
-                ops.append([DELETE, ch.luid, guid])
-        return ops
+    if sends is Sends.CHANGES:
+        return [Op(KIND[ch.kind], ch.luid, None) for ch in run.store.changes()
+                if ch.kind in KIND]
     return []
 
 
 def renderer(run: DatastoreRun):
-    def render(op: list) -> tuple[str, bytes, str] | None:
-        kind, luid, _ = op
-        if kind == DELETE:
-            return kind, b"", ""
-        data = run.store.read(luid)
+    def render(op: Op) -> tuple[str, bytes, str] | None:
+        if op.kind == DELETE:
+            return op.kind, b"", ""
+        data = run.store.read(op.source)
         if data is None:
             return None
-        return kind, data, run.config.content_type
+        return op.kind, data, run.config.content_type
     return render
 
 
@@ -77,6 +68,3 @@ def maps(run: DatastoreRun) -> list[tuple[Map, list[str]]]:
                                         for l, g in batch)),
                     [l for l, _ in batch]))
     return out
-
-
-__all__ = ["Add", "collect", "renderer", "client_form", "maps"]

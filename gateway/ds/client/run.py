@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from gateway.ds.client.settings import DatastoreConfig
 from gateway.ds.client.state import DatastoreMemory
 from gateway.ds.client.store import LocalStore
-from gateway.ds.server.session import DatastoreState
+from gateway.ds.ops import OpQueue
+from gateway.ds.settings import normalize_uri
 
 
 @dataclass
@@ -45,7 +46,9 @@ class DatastoreRun:
     server_next: str | None = None
     alert_status: int | None = None
     failed: str | None = None           # why this datastore failed, if it did
-    out: DatastoreState | None = None   # our pending operations (the packer's view)
+    out: OpQueue | None = None          # our operations still to send (from package 3)
+    out_chunk: dict | None = None       # our large object being sent
+    total_out: int = 0                  # NumberOfChanges of our package
     in_chunk: dict | None = None        # large object being received
     acked: list[str] = field(default_factory=list)   # LUIDs the server acknowledged
     counters: Counters = field(default_factory=Counters)
@@ -73,3 +76,12 @@ class DatastoreRun:
     def unmap(self, luid: str) -> None:
         self.memory.map.pop(luid, None)
         self.memory.pending_map.pop(luid, None)
+
+
+def run_for(runs: dict[str, DatastoreRun], uri: str) -> DatastoreRun | None:
+    """The run a LocURI names (ours or the server's, spelled as settings.normalize_uri)."""
+    key = normalize_uri(uri)
+    for run in runs.values():
+        if key in (normalize_uri(run.local_uri), normalize_uri(run.remote_uri)):
+            return run
+    return None

@@ -1,8 +1,8 @@
 """Settings of the Data Sync client engine: who we are, where we sync, which datastores.
 
 ``ClientSettings`` is what one ``omads-sync`` run needs at the protocol level; the CLI
-builds it from a profile or from options. Modes use the alert codes of
-omads-protocol.md §3.1 (200..205); ``MODE_NAMES`` maps the command-line spelling.
+builds it from a profile or from options. Modes are the alert codes of
+omads-protocol.md §3.1 (AlertCode 200..205); ``MODE_NAMES`` maps the command-line spelling.
 """
 
 from __future__ import annotations
@@ -12,12 +12,15 @@ from dataclasses import dataclass
 from gateway.ds.auth import BASIC, MD5
 from gateway.ds.hmac import MAC
 from gateway.syncml import codec
+from gateway.syncml.codes import AlertCode
 
 # omads-protocol.md §3.1: client-initiated sync alert codes.
-MODE_NAMES = {
-    "two-way": 200, "slow": 201, "one-way-from-client": 202, "refresh-from-client": 203,
-    "one-way-from-server": 204, "refresh-from-server": 205,
-}
+MODE_NAMES = {name: int(code) for name, code in (
+    ("two-way", AlertCode.TWO_WAY), ("slow", AlertCode.SLOW_SYNC),
+    ("one-way-from-client", AlertCode.ONE_WAY_FROM_CLIENT),
+    ("refresh-from-client", AlertCode.REFRESH_FROM_CLIENT),
+    ("one-way-from-server", AlertCode.ONE_WAY_FROM_SERVER),
+    ("refresh-from-server", AlertCode.REFRESH_FROM_SERVER))}
 MODE_LABELS = {v: k for k, v in MODE_NAMES.items()}
 AUTH_NAMES = {"basic": BASIC, "md5": MD5, "hmac": MAC}
 
@@ -41,7 +44,7 @@ class DatastoreConfig:
     remote_uri: str                     # the server's LocURI (Target of our Sync)
     content_type: str = "text/vcard"
     version: str = "3.0"
-    mode: int = 200                     # the mode we ask for
+    mode: int = int(AlertCode.TWO_WAY)  # the mode we ask for
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,22 +12,18 @@ refuses the datastore's sync with its status (422, 406, 415) instead of sending 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from gateway.ds import devinf_exchange, filters
-from gateway.ds.server.context import MessageContext
+from gateway.ds.anchors import new_anchor
 from gateway.ds.fieldfilter import field_names
-from gateway.ds.server.session import ALERTED, DatastoreState, ResumeState, resume_key
-from gateway.syncml.codes import AlertCode
+from gateway.ds.modes import MODES, Sends
+from gateway.ds.server.context import MessageContext
+from gateway.ds.server.phases import DatastoreInput, DatastorePhase
+from gateway.ds.server.session import DatastoreState, ResumeState, resume_key
+from gateway.syncml.codes import AlertCode, StatusCode
 from gateway.syncml.metinf import Anchor, Meta
 from gateway.syncml.model import Alert, Filter, Item, Location
 
-NEEDS_ANCHORS = (200, 202, 204)
 RESUME_KEEP = 7 * 86400.0
-
-
-def new_anchor(now: float) -> str:
-    return datetime.fromtimestamp(now, timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
 def alert_datastore_uri(alert: Alert) -> str | None:
@@ -43,11 +39,11 @@ def handle_sync_alert(ctx: MessageContext, alert: Alert, client_devinf) -> None:
     target = alert_datastore_uri(alert)
     source = item.source_uri if item is not None else None
     if item is None or not target:
-        ctx.status(alert, "Alert", 412)
+        ctx.status(alert, "Alert", StatusCode.INCOMPLETE_COMMAND)
         return
     dss = ctx.settings.datastore(target)
     if dss is None:
-        ctx.status(alert, "Alert", 404, target=target, source=source)
+        ctx.status(alert, "Alert", StatusCode.NOT_FOUND, target=target, source=source)
         return
     try:
         record, wanted = alert_filters(item, target, dss, ctx.now)
@@ -55,39 +51,42 @@ def handle_sync_alert(ctx: MessageContext, alert: Alert, client_devinf) -> None:
         ctx.status(alert, "Alert", exc.status, target=target, source=source)
         ctx.note("sync refused: filter", datastore=dss.name, status=exc.status, error=str(exc))
         return
-    if 206 <= code <= 210:
+    if AlertCode(code).server_alerted:
         code = int(AlertCode(code).client_form())
     anchor = item.meta.anchor if item.meta is not None else None
     last = anchor.last if anchor is not None else None
     nxt = anchor.next if anchor is not None else None
     tx, st = ctx.tx, ctx.state
     prev = tx.get_sync_state(st.device_id, ctx.username, dss.name)
-    status = 200
+    status = StatusCode.OK
     resumed = None
     if code == AlertCode.RESUME:
         if st.ver_dtd != "1.2":
-            ctx.status(alert, "Alert", 406, target=target, source=source)
+            ctx.status(alert, "Alert", StatusCode.OPTIONAL_FEATURE_NOT_SUPPORTED,
+                       target=target, source=source)
             return
         resumed = _load_resume(ctx, dss.name, last)
         if resumed is None:
-            code = 200
+            code = int(AlertCode.TWO_WAY)
     if resumed is not None:
         ds = resumed
-        ds.alert_pkg, ds.resumed, ds.phase = st.client_pkg, True, ALERTED
+        ds.alert_pkg, ds.resumed = st.client_pkg, True
+        ds.advance(DatastoreInput.RESUME)
         ds.client_uri, ds.server_uri = source or ds.client_uri, target
         ds.client_next = nxt or ds.client_next
         reply_code = int(AlertCode.RESUME)
     else:
         mode = code
-        if mode in NEEDS_ANCHORS and (prev is None or not prev.client_anchor
-                                      or (last or "") != prev.client_anchor):
-            status, mode = 508, 201
+        if MODES[mode].needs_anchors and (prev is None or not prev.client_anchor
+                                          or (last or "") != prev.client_anchor):
+            status, mode = StatusCode.REFRESH_REQUIRED, int(AlertCode.SLOW_SYNC)
         ds = DatastoreState(
             name=dss.name, client_uri=source or target, server_uri=target, mode=mode,
             alert_pkg=st.client_pkg, client_last=last, client_next=nxt,
             server_last=prev.server_anchor if prev is not None else None,
             server_next=new_anchor(ctx.now),
-            base_rev=prev.synced_rev if (prev is not None and mode not in (201, 205)) else 0)
+            base_rev=prev.synced_rev if (prev is not None
+                                         and MODES[mode].server_sends is not Sends.ALL) else 0)
         reply_code = mode
     ds.client_rx = devinf_exchange.client_rx(client_devinf, ds.client_uri)
     if record is not None or resumed is None:
@@ -179,9 +178,9 @@ def suspend(ctx: MessageContext) -> int:
     st = ctx.state
     inflight_by_ds: dict[str, list] = {}
     for entry in st.inflight.values():
-        inflight_by_ds.setdefault(entry[0], []).append([entry[1], entry[2], entry[3]])
+        inflight_by_ds.setdefault(entry.datastore, []).append(entry.op)
     for ds in st.datastores.values():
-        if ds.phase == "done":
+        if ds.phase is DatastorePhase.DONE:
             continue
         unacked = [op for op in inflight_by_ds.get(ds.name, []) if op not in ds.pending]
         ds.pending.prepend(unacked)

@@ -22,14 +22,15 @@ from typing import Callable
 
 from gateway.ds.server.context import MessageContext
 from gateway.store.base import StoreError
+from gateway.syncml.codes import StatusCode, is_success
 from gateway.syncml.model import Atomic, Status, command_name
 
 # Status codes (SyncML RepPro 1.2 §10; omads-protocol.md §3.3).
-OK = 200
-NOT_EXECUTED = 215          # the command was not run
-ROLLED_BACK = 216           # Atomic roll back OK: it ran, and was undone
-COMMAND_FAILED = 500        # a nested Atomic; a child that raised
-ATOMIC_FAILED = 507
+OK = StatusCode.OK
+NOT_EXECUTED = StatusCode.NOT_EXECUTED              # the command was not run
+ROLLED_BACK = StatusCode.ATOMIC_ROLLBACK_OK         # it ran, and was undone
+COMMAND_FAILED = StatusCode.COMMAND_FAILED          # a nested Atomic; a child that raised
+ATOMIC_FAILED = StatusCode.ATOMIC_FAILED
 
 SAVEPOINT = "omads_atomic"
 
@@ -40,7 +41,7 @@ def run(ctx: MessageContext, cmd: Atomic, apply: Callable[[object], object]) -> 
     name = command_name(cmd)
     if ctx.in_atomic:
         ctx.status(cmd, name, COMMAND_FAILED)
-        not_executed(ctx, cmd.commands)
+        ctx.status_all(cmd.commands, NOT_EXECUTED)
         return []
     own = len(ctx.statuses)
     ctx.status(cmd, name, OK)
@@ -72,10 +73,10 @@ def run(ctx: MessageContext, cmd: Atomic, apply: Callable[[object], object]) -> 
     ctx.tx.release(SAVEPOINT)
     ctx.restore(mark)
     ctx.statuses[first:] = [_rolled_back(s) for s in ctx.statuses[first:]]
-    not_executed(ctx, cmd.commands[failed_at + 1:])
+    ctx.status_all(cmd.commands[failed_at + 1:], NOT_EXECUTED)
     ctx.failures += 1
     if own is not None:
-        ctx.statuses[own] = replace(ctx.statuses[own], data=ATOMIC_FAILED)
+        ctx.statuses[own] = replace(ctx.statuses[own], data=int(ATOMIC_FAILED))
     ctx.note("atomic rolled back", cmd_id=cmd.cmd_id, failed=command_name(
         cmd.commands[failed_at]))
     return []
@@ -83,15 +84,6 @@ def run(ctx: MessageContext, cmd: Atomic, apply: Callable[[object], object]) -> 
 
 def _rolled_back(entry):
     """A child's 2xx becomes 216 (a 215 stays: that command never ran)."""
-    if isinstance(entry, Status) and 200 <= entry.data < 300 and entry.data != NOT_EXECUTED:
-        return replace(entry, data=ROLLED_BACK)
+    if isinstance(entry, Status) and is_success(entry.data) and entry.data != NOT_EXECUTED:
+        return replace(entry, data=int(ROLLED_BACK))
     return entry
-
-
-def not_executed(ctx: MessageContext, commands) -> None:
-    """Status 215 for each command (and the commands inside a container)."""
-    for cmd in commands:
-        ctx.status(cmd, command_name(cmd), NOT_EXECUTED)
-        inner = getattr(cmd, "commands", None)
-        if inner:
-            not_executed(ctx, inner)

@@ -12,7 +12,8 @@ modification time, merged when ``merge`` is on (207), else 208 or 419.
 from __future__ import annotations
 
 from gateway.ds import contentops
-from gateway.ds.server.outgoing import ADD, REPLACE
+from gateway.ds.ops import ADD, REPLACE, Op
+from gateway.syncml.codes import AlertCode, StatusCode
 
 LOOKUP = object()    # resolve's base: the one stored with the mapping
 
@@ -33,38 +34,38 @@ def resolve(ctx, ds, dss, server_item, luid: str, data: bytes, ct: str, *,
                 return code
         if client_newer:
             ctx.replace(ds, server_item.guid, luid, data, ct)
-            return 208
+            return StatusCode.CONFLICT_CLIENT_WON
         return _server_wins(ctx, ds, server_item.guid, luid, base)
     if policy == "server-wins":
         return _server_wins(ctx, ds, server_item.guid, luid, base)
     if policy == "duplicate":
         ctx.add(ds, luid, data, ct)
-        ds.sendback.append([ADD, server_item.guid, None])
-        return 209
+        ds.sendback.append(Op(ADD, server_item.guid, None))
+        return StatusCode.CONFLICT_DUPLICATE
     if policy == "merge":
         code = _merge(ctx, ds, server_item, luid, data, ct, "client", base)
         if code:
             return code
     ctx.replace(ds, server_item.guid, luid, data, ct)    # client-wins (and merge fallback)
-    return 208
+    return StatusCode.CONFLICT_CLIENT_WON
 
 
 def resolve_delete(ctx, ds, dss, server_item, luid: str) -> int:
     """The client deleted an item we changed: a change beats a delete except client-wins."""
     if dss.conflict_policy == "client-wins":
         ctx.delete(ds, server_item.guid, luid)
-        return 208
+        return StatusCode.CONFLICT_CLIENT_WON
     ctx.unmap(ds, luid)
-    ds.sendback.append([ADD, server_item.guid, None])
-    return 419
+    ds.sendback.append(Op(ADD, server_item.guid, None))
+    return StatusCode.CONFLICT_SERVER_WON
 
 
 def _server_wins(ctx, ds, guid: str, luid: str, base=LOOKUP) -> int:
     ctx.mark_received(ds, guid)          # paired: do not send it as a new item
-    if ds.mode == 201 and isinstance(base, bytes):
+    if ds.mode == AlertCode.SLOW_SYNC and isinstance(base, bytes):
         ctx.map(ds, luid, guid, base=base)   # slow sync: the old base still holds
-    ds.sendback.append([REPLACE, guid, luid])
-    return 419
+    ds.sendback.append(Op(REPLACE, guid, luid))
+    return StatusCode.CONFLICT_SERVER_WON
 
 
 def _merge(ctx, ds, server_item, luid, data, ct, prefer, base=LOOKUP) -> int | None:
@@ -79,7 +80,8 @@ def _merge(ctx, ds, server_item, luid, data, ct, prefer, base=LOOKUP) -> int | N
         return None
     same = merged == data
     ctx.replace(ds, server_item.guid, luid, merged, ct,
-                base=data if same or base is not None or ds.mode != 201 else None)
+                base=data if same or base is not None or ds.mode != AlertCode.SLOW_SYNC
+                else None)
     if not same:
-        ds.sendback.append([REPLACE, server_item.guid, luid])
-    return 207
+        ds.sendback.append(Op(REPLACE, server_item.guid, luid))
+    return StatusCode.CONFLICT_MERGED

@@ -12,10 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Callable
 
-from gateway.ds import contentops
-from gateway.ds.server.session import DatastoreState, OpQueue, SessionState
+from gateway.ds import commands, contentops
+from gateway.ds.ops import OpQueue
+from gateway.ds.server.session import DatastoreState, SessionState
 from gateway.ds.settings import ServerSettings
-from gateway.syncml.model import Item, Status
+from gateway.syncml.codes import is_success
+from gateway.syncml.model import Item, Status, command_name
 
 UNKNOWN = object()   # "not looked up yet" (a UID may legitimately be None)
 KEEP = object()      # map(): leave the mapping's base as it is
@@ -86,14 +88,23 @@ class MessageContext:
     # -- reply -------------------------------------------------------------------------
     def status(self, cmd, name: str, code: int, *, target: str | None = None,
                source: str | None = None, items: tuple[Item, ...] = (), chal=None) -> None:
-        if not 200 <= code < 300:
+        if not is_success(code):
             self.failures += 1
         if getattr(cmd, "no_resp", False):
             return
-        self.statuses.append(Status(
-            msg_ref=self.msg_id, cmd_ref=getattr(cmd, "cmd_id", "") or "", cmd=name,
-            target_refs=(target,) if target else (), source_refs=(source,) if source else (),
-            data=int(code), items=items, chal=chal))
+        self.statuses.append(commands.status(self.msg_id, cmd, name, code, target=target,
+                                             source=source, items=items, chal=chal))
+
+    def status_all(self, cmds, code: int) -> None:
+        """Status ``code`` for each of ``cmds`` and for the commands inside containers
+        (Sync, Atomic, Sequence); a Status gets none."""
+        for cmd in cmds:
+            if isinstance(cmd, Status):
+                continue
+            self.status(cmd, command_name(cmd), code)
+            inner = getattr(cmd, "commands", None)
+            if inner:
+                self.status_all(inner, code)
 
     # -- rolling back part of a message (Atomic) ------------------------------------------
     def checkpoint(self) -> Checkpoint:

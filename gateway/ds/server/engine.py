@@ -1,8 +1,10 @@
 """The server engine: one decoded client message + session state -> the reply message.
 
 Runs inside the caller's store transaction; raises StoreError to have the whole message
-rolled back (server.py then answers with error statuses). Package flow per
-omads-protocol.md §3.8; bookkeeping per §3.4; multi-message packages per §3.7.
+rolled back (handler.py then answers with error statuses). Package flow per
+omads-protocol.md §3.8 (the phases: phases.py); bookkeeping per §3.4; multi-message
+packages per §3.7. Each command goes to its handler by its class (``COMMANDS``), each
+Alert by its code (``ALERTS``).
 """
 
 from __future__ import annotations
@@ -10,24 +12,31 @@ from __future__ import annotations
 import base64
 from typing import Callable
 
-from gateway.ds.server import alerts, atomic, maps, outgoing, syncdata
 from gateway.ds import devinf_exchange
 from gateway.ds.auth import Authenticator
-from gateway.ds.server.context import MessageContext
+from gateway.ds.commands import header_status, next_message_alert
 from gateway.ds.hmac import HmacHeader
+from gateway.ds.ops import OpQueue
 from gateway.ds.packaging import Packer, SyncSource, status_only
-from gateway.ds.server.session import (
-    ALERTED, DONE, SENDING, OpQueue, SessionState, aside_device)
+from gateway.ds.server import alerts, atomic, maps, outgoing, syncdata
+from gateway.ds.server.context import MessageContext
+from gateway.ds.server.phases import (
+    AWAITING_CLIENT, DatastoreInput, DatastorePhase, SessionInput, SessionPhase)
+from gateway.ds.server.session import InFlight, SessionState, aside_device
 from gateway.ds.settings import ServerSettings
 from gateway.store.base import StoreError, SyncState
 from gateway.syncml import codec
+from gateway.syncml.codes import AlertCode, StatusCode, is_success
 from gateway.syncml.metinf import Meta
 from gateway.syncml.model import (
-    Alert, Atomic, Get, Item, Location, Map, Message, Put, Results, Sequence, Status, Sync,
+    Alert, Atomic, Get, Location, Map, Message, Put, Results, Sequence, Status, Sync,
     SyncBody, SyncHdr, UnknownCommand, command_name,
 )
 
 SUPPORTED_VERSIONS = ("1.0", "1.1", "1.2")
+# The Alerts that start (or resume) a datastore sync; 206..210 are read as 200..205.
+SYNC_ALERTS = frozenset({*(c for c in AlertCode if c.is_sync), AlertCode.RESUME})
+AUTH_REFUSED = (StatusCode.INVALID_CREDENTIALS, StatusCode.MISSING_CREDENTIALS)
 
 
 def encoder(encoding: str) -> Callable[[Message], bytes]:
@@ -53,12 +62,6 @@ class Engine:
                        source=Location(loc_uri=state.server_uri),
                        resp_uri=_resp_uri(base_url, state.key), meta=meta)
 
-    def hdr_status(self, msg: Message, code: int, chal=None) -> Status:
-        h = msg.header
-        return Status(msg_ref=h.msg_id, cmd_ref="0", cmd="SyncHdr",
-                      target_refs=(h.target.loc_uri,) if h.target else (),
-                      source_refs=(h.source.loc_uri,) if h.source else (), data=code, chal=chal)
-
     def limit(self, state: SessionState) -> int:
         return max(state.client_max_msg_size or self.settings.default_peer_max_msg_size,
                    self.settings.min_peer_max_msg_size)
@@ -81,17 +84,19 @@ class Engine:
         header = self.header(state, base_url)
         packer = Packer(encoder(encoding), header, self.limit(state), encoding=encoding)
         if hdr.ver_dtd not in SUPPORTED_VERSIONS:
-            return *self._refuse_all(ctx, msg, header, packer, 505, None), True
-        if not state.authenticated:
+            return *self._refuse_all(ctx, msg, header, packer,
+                                     StatusCode.DTD_VERSION_NOT_SUPPORTED, None), True
+        if state.phase is SessionPhase.AUTHENTICATING:
             outcome = self._authenticate(ctx, msg, peer, mac_header, body)
             if not outcome.ok:
-                code = outcome.status if outcome.status in (401, 407) else 401
+                code = (outcome.status if outcome.status in AUTH_REFUSED
+                        else StatusCode.INVALID_CREDENTIALS)
                 reply, body = self._refuse_all(ctx, msg, header, packer, code, outcome,
                                                hdr_code=outcome.status)
                 return reply, body, False
-            hdr_st = self.hdr_status(msg, outcome.status, outcome.chal)
+            hdr_st = header_status(hdr, outcome.status, outcome.chal)
         else:
-            hdr_st = self.hdr_status(msg, 200)
+            hdr_st = header_status(hdr, StatusCode.OK)
         suspend = False
         for cmd in msg.commands:
             if not isinstance(cmd, Status):
@@ -103,7 +108,7 @@ class Engine:
                 raise
             except Exception as exc:  # noqa: BLE001 - a bug must not kill the session
                 ctx.note("command failed", command=command_name(cmd), error=repr(exc))
-                ctx.status(cmd, command_name(cmd), 500)
+                ctx.status(cmd, command_name(cmd), StatusCode.COMMAND_FAILED)
         ctx.flush_bases()
         if msg.final:
             state.client_pkg += 1
@@ -116,7 +121,7 @@ class Engine:
         if msg.final:
             self._want_devinf(ctx)
             for ds in state.datastores.values():
-                if ds.phase == ALERTED and state.client_pkg >= ds.alert_pkg + 2:
+                if ds.phase in AWAITING_CLIENT and state.client_pkg >= ds.alert_pkg + 2:
                     self._start_sending(ctx, ds)
         return self._reply(ctx, msg, header, packer, hdr_st)
 
@@ -128,7 +133,7 @@ class Engine:
         if cred is None:
             cred = next((a.cred for a in alerts_ if a.cred is not None), None)
         dss = [self.settings.datastore(alerts.alert_datastore_uri(a)) for a in alerts_
-               if a.data is not None and 200 <= a.data <= 225]
+               if a.data in SYNC_ALERTS]
         anonymous_ok = bool(dss) and all(d is not None and d.allow_anonymous for d in dss)
         loc_name = hdr.source.loc_name if hdr.source else None
         outcome = self.auth.authenticate(ctx.tx, cred=cred, device_id=state.device_id,
@@ -136,7 +141,7 @@ class Engine:
                                          anonymous_ok=anonymous_ok, mac_header=mac_header,
                                          body=body)
         if outcome.ok:
-            state.authenticated = True
+            state.advance(SessionInput.AUTHENTICATED)
             state.username = outcome.username or ""
         ctx.note("authentication", status=outcome.status, peer=peer)
         return outcome
@@ -144,75 +149,82 @@ class Engine:
     def _refuse_all(self, ctx, msg, header, packer, code, outcome,
                     hdr_code=None) -> tuple[Message, bytes]:
         chal = outcome.chal if outcome is not None else None
-        first = [self.hdr_status(msg, hdr_code or code, chal)]
+        first = [header_status(msg.header, hdr_code or code, chal)]
         for cmd in msg.commands:
             if not isinstance(cmd, Status):
                 ctx.status(cmd, command_name(cmd), code)
         plan = packer.plan(first, ctx.statuses, [], allow_syncs=False)
         return packer.reply(plan, msg.final)
 
-    # -- commands ----------------------------------------------------------------------
+    # -- commands (the tables COMMANDS and ALERTS below) ----------------------------------
     def _dispatch(self, ctx: MessageContext, cmd, packer: Packer) -> bool:
         """Handle one command; True when it asks to suspend the session."""
-        st = ctx.state
-        if isinstance(cmd, Status):
-            self._client_status(ctx, cmd)
-        elif isinstance(cmd, Alert):
-            code = cmd.data or 0
-            if 200 <= code <= 210 or code == 225:
-                devinf = devinf_exchange.load_client_devinf(ctx.tx, st.device_id,
-                                                            self.settings.limits)
-                alerts.handle_sync_alert(ctx, cmd, devinf)
-            elif code == 224:
-                ctx.status(cmd, "Alert", 200)
-                return True
-            elif code == 223:
-                for ds in st.datastores.values():
-                    ds.out_chunk = None          # restart the object from its beginning
-                ctx.status(cmd, "Alert", 200)
-            elif code in (100, 221, 222):
-                ctx.status(cmd, "Alert", 200)
-            else:
-                ctx.status(cmd, "Alert", 406)
-        elif isinstance(cmd, Sync):
-            syncdata.handle_sync(ctx, cmd)
-        elif isinstance(cmd, Map):
-            maps.handle_map(ctx, cmd)
-        elif isinstance(cmd, (Put, Results)):
-            self._devinf_in(ctx, cmd)
-        elif isinstance(cmd, Get):
-            self._get(ctx, cmd, packer)
-        elif isinstance(cmd, Atomic):
-            return any(atomic.run(ctx, cmd, lambda c: self._dispatch(ctx, c, packer)))
-        elif isinstance(cmd, Sequence):
-            ctx.status(cmd, command_name(cmd), 200)
-            return any([self._dispatch(ctx, c, packer) for c in cmd.commands])
-        elif isinstance(cmd, UnknownCommand):
-            ctx.status(cmd, command_name(cmd), 501)
-        else:
-            ctx.status(cmd, command_name(cmd), 406)
-        return False
+        handler = COMMANDS.get(type(cmd), Engine._not_supported)
+        return bool(handler(self, ctx, cmd, packer))
 
-    def _devinf_in(self, ctx: MessageContext, cmd) -> None:
+    def _alert(self, ctx: MessageContext, cmd: Alert, packer: Packer) -> bool | None:
+        return ALERTS.get(cmd.data or 0, Engine._alert_not_supported)(self, ctx, cmd)
+
+    def _sync_alert(self, ctx: MessageContext, cmd: Alert) -> None:
+        devinf = devinf_exchange.load_client_devinf(ctx.tx, ctx.device_id,
+                                                    self.settings.limits)
+        alerts.handle_sync_alert(ctx, cmd, devinf)
+
+    def _suspend_alert(self, ctx: MessageContext, cmd: Alert) -> bool:
+        ctx.status(cmd, "Alert", StatusCode.OK)
+        return True
+
+    def _restart_chunk(self, ctx: MessageContext, cmd: Alert) -> None:
+        for ds in ctx.state.datastores.values():
+            ds.out_chunk = None          # restart the object from its beginning
+        ctx.status(cmd, "Alert", StatusCode.OK)
+
+    def _alert_ok(self, ctx: MessageContext, cmd: Alert) -> None:
+        ctx.status(cmd, "Alert", StatusCode.OK)
+
+    def _alert_not_supported(self, ctx: MessageContext, cmd: Alert) -> None:
+        ctx.status(cmd, "Alert", StatusCode.OPTIONAL_FEATURE_NOT_SUPPORTED)
+
+    def _sync(self, ctx: MessageContext, cmd: Sync, packer: Packer) -> None:
+        syncdata.handle_sync(ctx, cmd)
+
+    def _map(self, ctx: MessageContext, cmd: Map, packer: Packer) -> None:
+        maps.handle_map(ctx, cmd)
+
+    def _atomic(self, ctx: MessageContext, cmd: Atomic, packer: Packer) -> bool:
+        return any(atomic.run(ctx, cmd, lambda c: self._dispatch(ctx, c, packer)))
+
+    def _sequence(self, ctx: MessageContext, cmd: Sequence, packer: Packer) -> bool:
+        ctx.status(cmd, command_name(cmd), StatusCode.OK)
+        return any([self._dispatch(ctx, c, packer) for c in cmd.commands])
+
+    def _unknown(self, ctx: MessageContext, cmd: UnknownCommand, packer: Packer) -> None:
+        ctx.status(cmd, command_name(cmd), StatusCode.NOT_IMPLEMENTED)
+
+    def _not_supported(self, ctx: MessageContext, cmd, packer: Packer) -> None:
+        ctx.status(cmd, command_name(cmd), StatusCode.OPTIONAL_FEATURE_NOT_SUPPORTED)
+
+    def _devinf_in(self, ctx: MessageContext, cmd: Put | Results, packer: Packer) -> None:
         name = command_name(cmd)
         uri = next((i.source_uri for i in cmd.items if i.source_uri), None)
         devinf = devinf_exchange.devinf_of_items(cmd.items, self.settings.limits)
         if devinf is None:
-            ctx.status(cmd, name, 415 if cmd.items else 412, source=uri)
+            ctx.status(cmd, name, StatusCode.UNSUPPORTED_MEDIA_TYPE if cmd.items
+                       else StatusCode.INCOMPLETE_COMMAND, source=uri)
             return
         devinf_exchange.store_client_devinf(ctx.tx, ctx.device_id, ctx.state.username, devinf,
                                             ctx.now)
         ctx.state.client_large_objs = devinf.support_large_objs
         for ds in ctx.state.datastores.values():
             ds.client_rx = devinf_exchange.client_rx(devinf, ds.client_uri)
-        ctx.status(cmd, name, 200, source=uri)
+        ctx.status(cmd, name, StatusCode.OK, source=uri)
 
     def _get(self, ctx: MessageContext, cmd: Get, packer: Packer) -> None:
         uri = next((i.target_uri for i in cmd.items if i.target_uri), None)
         if not devinf_exchange.is_devinf_uri(uri):
-            ctx.status(cmd, "Get", 404, target=uri)
+            ctx.status(cmd, "Get", StatusCode.NOT_FOUND, target=uri)
             return
-        ctx.status(cmd, "Get", 200, target=uri)
+        ctx.status(cmd, "Get", StatusCode.OK, target=uri)
         st = ctx.state
         results = devinf_exchange.results_for_get(self.settings, cmd, ctx.msg_id, st.ver_dtd,
                                                   ctx.encoding)
@@ -232,14 +244,14 @@ class Engine:
             st.client_large_objs = devinf.support_large_objs
         return devinf
 
-    def _client_status(self, ctx: MessageContext, st: Status) -> None:
+    def _client_status(self, ctx: MessageContext, st: Status, packer: Packer) -> None:
         entry = ctx.state.inflight.pop(f"{st.msg_ref}:{st.cmd_ref}", None)
         if entry is None:
             return
-        ds = ctx.state.datastores.get(entry[0])
-        if ds is not None and not (200 <= st.data < 300):
+        ds = ctx.state.datastores.get(entry.datastore)
+        if ds is not None and not is_success(st.data):
             ds.failed_out += 1
-            ctx.note("client refused our item", datastore=ds.name, guid=entry[2],
+            ctx.note("client refused our item", datastore=ds.name, guid=entry.guid,
                      status=st.data)
         elif ds is not None:
             maps.acknowledged(ctx, ds, entry, st.data)
@@ -248,7 +260,7 @@ class Engine:
     def _start_sending(self, ctx: MessageContext, ds) -> None:
         syncdata.prepare(ctx, ds)
         tx = ctx.tx
-        if ds.mode == 205 and not ds.resumed:
+        if ds.mode == AlertCode.REFRESH_FROM_SERVER and not ds.resumed:
             tx.clear_map(ctx.device_id, ctx.username, ds.name)
             ctx.forget_maps(ds.name)
         if ds.resumed and ds.snapshot_rev is not None:
@@ -259,7 +271,7 @@ class Engine:
                                                   device_id=ctx.device_id))
         ds.sendback = []
         ds.total_out = len(ds.pending)
-        ds.phase = SENDING
+        ds.advance(DatastoreInput.SEND)
 
     def _queue(self, state: SessionState) -> list:
         if not state.queue:
@@ -271,15 +283,16 @@ class Engine:
     def _reply(self, ctx: MessageContext, msg: Message, header: SyncHdr, packer: Packer,
                hdr_st: Status) -> tuple[Message, bytes, bool]:
         st = ctx.state
-        continuing = msg.final or st.our_package_open
+        continuing = msg.final or st.phase is SessionPhase.SENDING_MORE
         queue = self._queue(st) + ctx.statuses + ctx.commands
         if not continuing and all(isinstance(c, Status) for c in queue):
-            queue.append(Alert(data=222, items=(Item(target=Location(loc_uri=st.device_id),
-                                                     source=Location(loc_uri=st.server_uri)),)))
-        sources = [SyncSource(ds=ds, render=self._renderer(ctx, ds),
+            queue.append(next_message_alert(st.device_id, st.server_uri))
+        sources = [SyncSource(name=ds.name, target=ds.client_uri, source=ds.server_uri,
+                              pending=ds.pending, out_chunk=ds.out_chunk, total=ds.total_out,
+                              render=self._renderer(ctx, ds),
                               large_objs=st.client_large_objs or bool(st.client_max_obj_size),
                               max_obj_size=st.client_max_obj_size, ver_1_0=st.ver_dtd == "1.0")
-                   for ds in st.datastores.values() if ds.phase == SENDING]
+                   for ds in st.datastores.values() if ds.phase is DatastorePhase.SENDING]
         plan = packer.plan([hdr_st], queue, sources, allow_syncs=continuing)
         final = continuing and not plan.more
         syncs = [c for c in plan.commands if isinstance(c, Sync)]
@@ -287,8 +300,8 @@ class Engine:
             ds = st.datastores[part.name]
             chunk = ds.out_chunk        # the large object the first command continues
             for cmd, op in zip(sync.commands, part.placed_ops):
-                st.inflight[f"{header.msg_id}:{cmd.cmd_id}"] = [
-                    ds.name, op[0], op[1], op[2], *outgoing.sent_content(cmd, chunk)]
+                st.inflight[f"{header.msg_id}:{cmd.cmd_id}"] = InFlight(
+                    ds.name, *op, *outgoing.sent_content(cmd, chunk))
                 chunk = None
             ds.pending.drop(part.consumed)
             ds.out_chunk = part.out_chunk
@@ -297,16 +310,17 @@ class Engine:
                 ctx.note("items not sent (too large for the client, or gone)",
                          datastore=ds.name, count=part.skipped)
         for ds in st.datastores.values():
-            if ds.phase == SENDING and not ds.pending and ds.out_chunk is None:
-                ds.phase = DONE
+            if ds.phase is DatastorePhase.SENDING and not ds.pending and ds.out_chunk is None:
+                ds.advance(DatastoreInput.SENT_ALL)
         if plan.leftover:
             blob = codec.encode_message(Message(header=SyncHdr(), body=SyncBody(
                 commands=tuple(plan.leftover))), codec.XML)
             st.queue = base64.b64encode(blob).decode("ascii")
-        st.our_package_open = continuing and not final
+        st.advance(SessionInput.REPLIED_MORE if continuing and not final
+                   else SessionInput.REPLIED)
         reply, body = packer.reply(plan, final)
         ended = (msg.final and final and status_only(plan.commands)
-                 and all(ds.phase == DONE for ds in st.datastores.values()))
+                 and all(ds.phase is DatastorePhase.DONE for ds in st.datastores.values()))
         if ended:
             self._finish(ctx)
         return reply, body, ended
@@ -315,11 +329,11 @@ class Engine:
         return lambda op: outgoing.render(ctx.tx, ds, op, username=ctx.username)
 
     def _finish(self, ctx: MessageContext) -> None:
-        """The session completed: remember anchors and revision per datastore."""
+        """The session completed: remember anchors and revision per datastore (a one-way
+        sync from the client withheld our changes: they stay to be sent)."""
         st = ctx.state
-        st.complete = True
         for ds in st.datastores.values():
-            if ds.mode == 202 or ds.failed_out:
+            if ds.mode == AlertCode.ONE_WAY_FROM_CLIENT or ds.failed_out:
                 synced = ds.base_rev
             else:
                 synced = ds.snapshot_rev if ds.snapshot_rev is not None else ds.base_rev
@@ -342,19 +356,26 @@ class Engine:
         packer = Packer(encoder(encoding), header, self.limit(state), encoding=encoding)
         ctx = MessageContext(tx=None, settings=self.settings, state=state, now=0.0,
                              msg_id=msg.header.msg_id, encoding=encoding)
-        first = [self.hdr_status(msg, 200 if state.authenticated else code)]
-        _fail_statuses(ctx, msg.commands, code)
+        first = [header_status(msg.header, StatusCode.OK if state.authenticated else code)]
+        ctx.status_all(msg.commands, code)
         plan = packer.plan(first, ctx.statuses, [], allow_syncs=False)
         return packer.reply(plan, msg.final)
 
 
-def _fail_statuses(ctx: MessageContext, commands, code: int) -> None:
-    for cmd in commands:
-        if isinstance(cmd, Status):
-            continue
-        ctx.status(cmd, command_name(cmd), code)
-        if isinstance(cmd, (Sync, Atomic, Sequence)):
-            _fail_statuses(ctx, cmd.commands, code)
+COMMANDS = {
+    Status: Engine._client_status, Alert: Engine._alert, Sync: Engine._sync, Map: Engine._map,
+    Put: Engine._devinf_in, Results: Engine._devinf_in, Get: Engine._get,
+    Atomic: Engine._atomic, Sequence: Engine._sequence, UnknownCommand: Engine._unknown,
+}   # any other command: 406
+
+ALERTS = {
+    **{code: Engine._sync_alert for code in SYNC_ALERTS},
+    AlertCode.SUSPEND: Engine._suspend_alert,
+    AlertCode.NO_END_OF_DATA: Engine._restart_chunk,
+    AlertCode.DISPLAY: Engine._alert_ok,
+    AlertCode.RESULT_ALERT: Engine._alert_ok,
+    AlertCode.NEXT_MESSAGE: Engine._alert_ok,
+}   # any other code: 406
 
 
 def _resp_uri(base_url: str, key: str) -> str | None:

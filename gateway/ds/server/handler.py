@@ -14,14 +14,19 @@ import secrets
 from dataclasses import dataclass
 from typing import Callable
 
-from gateway.ds.server.engine import Engine
 from gateway.ds.hmac import HmacHeader
+from gateway.ds.server.engine import Engine
+from gateway.ds.server.phases import SessionInput, SessionPhase
 from gateway.ds.server.session import SessionState
 from gateway.ds.settings import ServerSettings
 from gateway.store.base import StoreError, status_for
 from gateway.syncml import codec
+from gateway.syncml.codes import StatusCode
 from gateway.syncml.errors import RemoteProtocolError
 from gateway.syncml.model import Message
+
+
+NO_SESSION = StatusCode.NOT_FOUND    # a session key unknown, expired or ended: HTTP 404
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,7 +79,7 @@ class SyncServer:
         if len(request.body) > self.settings.max_msg_size:
             raise RemoteProtocolError(f"message of {len(request.body)} bytes exceeds our "
                                       f"MaxMsgSize {self.settings.max_msg_size}",
-                                      error_status_hint=413)
+                                      error_status_hint=StatusCode.REQUEST_ENTITY_TOO_LARGE)
         msg = codec.decode_message(request.body, encoding, limits=self.settings.limits)
         out = self.handle_message(msg, session=request.session, base_url=request.base_url,
                                   peer=request.peer, now=request.now, encoding=encoding,
@@ -112,7 +117,7 @@ class SyncServer:
         state.last_msg_id = msg.header.msg_id
         state.cache_reply(body)
         if ended:   # kept only to answer a resend of this last message
-            state.complete = True
+            state.advance(SessionInput.ENDED)
             state.datastores = {}
             state.queue = ""
             state.inflight = {}
@@ -133,16 +138,17 @@ class SyncServer:
             return self._new_session(msg, now=now, peer=peer, encoding=encoding)
         raw = tx.load_session(session)
         if raw is None:
-            raise RemoteProtocolError(f"unknown session {session!r}", error_status_hint=404)
+            raise RemoteProtocolError(f"unknown session {session!r}", error_status_hint=NO_SESSION)
         try:
             state = SessionState.from_bytes(bytes(raw))
         except (ValueError, TypeError, KeyError) as exc:
             raise RemoteProtocolError(f"unusable session state: {exc}",
-                                      error_status_hint=404) from None
+                                      error_status_hint=NO_SESSION) from None
         if state.expires < now:
-            raise RemoteProtocolError(f"session {session!r} expired", error_status_hint=404)
-        if state.complete and state.last_msg_id != msg.header.msg_id:
-            raise RemoteProtocolError(f"session {session!r} has ended", error_status_hint=404)
+            raise RemoteProtocolError(f"session {session!r} expired", error_status_hint=NO_SESSION)
+        if state.phase is SessionPhase.ENDED and state.last_msg_id != msg.header.msg_id:
+            raise RemoteProtocolError(f"session {session!r} has ended",
+                                      error_status_hint=NO_SESSION)
         state.expires = now + self.settings.session_timeout
         return state
 

@@ -14,13 +14,16 @@ confirmed (200/211) drops the mapping, base included.
 
 from __future__ import annotations
 
+from gateway.ds.ops import ADD, DELETE
 from gateway.ds.server import outgoing
 from gateway.ds.server.context import MessageContext
-from gateway.ds.server.session import DatastoreState
+from gateway.ds.server.session import DatastoreState, InFlight
+from gateway.syncml.codes import StatusCode
 from gateway.syncml.model import Map
 
-ACCEPTED = (200, 201)     # the client stored exactly what we sent (207/208/209: it did not)
-DELETED = (200, 211)      # the item is gone from the client
+# The client stored exactly what we sent (207/208/209: it did not).
+ACCEPTED = (StatusCode.OK, StatusCode.ITEM_ADDED)
+DELETED = (StatusCode.OK, StatusCode.ITEM_NOT_DELETED)     # the item is gone from the client
 
 
 def handle_map(ctx: MessageContext, cmd: Map) -> None:
@@ -28,12 +31,12 @@ def handle_map(ctx: MessageContext, cmd: Map) -> None:
     source = cmd.source.loc_uri if cmd.source else ""
     dss = ctx.settings.datastore(target)
     if dss is None:
-        ctx.status(cmd, "Map", 404, target=target, source=source)
+        ctx.status(cmd, "Map", StatusCode.NOT_FOUND, target=target, source=source)
         return
     pairs = [(mi.source.loc_uri, mi.target.loc_uri) for mi in cmd.map_items
              if mi.source and mi.target and mi.source.loc_uri and mi.target.loc_uri]
     if len(pairs) != len(cmd.map_items):
-        ctx.status(cmd, "Map", 412, target=target, source=source)
+        ctx.status(cmd, "Map", StatusCode.INCOMPLETE_COMMAND, target=target, source=source)
         return
     ds = ctx.state.datastores.get(dss.name)
     acked = ds.acked if ds is not None else {}
@@ -48,19 +51,19 @@ def handle_map(ctx: MessageContext, cmd: Map) -> None:
     if pairs_left:
         ctx.tx.put_mappings(ctx.device_id, ctx.username, dss.name, pairs_left)
     ctx.remember_maps(dss.name, pairs)
-    ctx.status(cmd, "Map", 200, target=target, source=source)
+    ctx.status(cmd, "Map", StatusCode.OK, target=target, source=source)
 
 
-def acknowledged(ctx: MessageContext, ds: DatastoreState, entry: list, code: int) -> None:
+def acknowledged(ctx: MessageContext, ds: DatastoreState, entry: InFlight, code: int) -> None:
     """The client's 2xx Status for one of our commands (``SessionState.inflight`` entry)."""
-    op, guid, luid = entry[1], entry[2], entry[3]
-    if op == outgoing.DELETE:
+    guid, luid = entry.guid, entry.luid
+    if entry.kind == DELETE:
         if luid and code in DELETED:
             ctx.agree(ds.name, luid, guid, None)
         return
-    if code not in ACCEPTED or len(entry) < 6:
+    if code not in ACCEPTED or entry.payload is None:
         return
-    if op == outgoing.ADD:
-        ds.acked[guid] = [entry[4], entry[5]]
+    if entry.kind == ADD:
+        ds.acked[guid] = [entry.payload, entry.fmt]
     elif luid:
-        ctx.agree(ds.name, luid, guid, outgoing.sent_bytes(entry[4], entry[5]))
+        ctx.agree(ds.name, luid, guid, outgoing.sent_bytes(entry.payload, entry.fmt))

@@ -18,36 +18,34 @@ import base64
 
 from gateway.ds import contentops, fieldfilter
 from gateway.ds.filters import RecordFilter
+from gateway.ds.modes import MODES, Sends
+from gateway.ds.ops import ADD, DELETE, REPLACE, Op
 from gateway.ds.server.session import DatastoreState
-from gateway.syncml.metinf import Meta
-from gateway.syncml.model import Add, Delete, Item, Location, Replace
-
-ADD, REPLACE, DELETE = "add", "replace", "delete"
-
-SENDS_NOTHING = (202, 203)
-SENDS_ALL = (201, 205)
+from gateway.syncml.codes import AlertCode
+from gateway.syncml.model import Delete
 
 
-def collect(tx, ds: DatastoreState, *, username: str, device_id: str) -> list[list]:
-    """The [op, guid, luid] list of our package for one datastore."""
+def collect(tx, ds: DatastoreState, *, username: str, device_id: str) -> list[Op]:
+    """The operations (Op: kind, guid, luid) of our package for one datastore."""
     received = ds.received
-    ops: list[list] = []
+    ops: list[Op] = []
     seen: set[str] = set()
     for op in ds.sendback:
-        if op[1] not in seen:
-            ops.append(list(op))
-            seen.add(op[1])
-    if ds.mode in SENDS_NOTHING:
+        if op.source not in seen:
+            ops.append(op)
+            seen.add(op.source)
+    sends = MODES[ds.mode].server_sends
+    if sends is Sends.NOTHING:
         return ops
     mapping = tx.get_map(device_id, username, ds.name)
     luid_of = {g: l for l, g in mapping.items()}
-    if ds.mode in SENDS_ALL:
+    if sends is Sends.ALL:
         for guid in tx.list_guids(username, ds.name):
             if guid in received or guid in seen:
                 continue
-            if ds.mode == 201 and guid in luid_of:
+            if ds.mode == AlertCode.SLOW_SYNC and guid in luid_of:
                 continue          # paired during this slow sync
-            ops.append([ADD, guid, None])
+            ops.append(Op(ADD, guid, None))
     else:
         _changes(tx, ds, ops, seen, luid_of, username=username, device_id=device_id)
     if ds.record_filter:
@@ -64,11 +62,11 @@ def _changes(tx, ds: DatastoreState, ops: list, seen: set, luid_of: dict, *,
         luid = luid_of.get(ch.guid)
         if ch.deleted:
             if luid is not None:
-                ops.append([DELETE, ch.guid, luid])
+                ops.append(Op(DELETE, ch.guid, luid))
         elif luid is not None:
-            ops.append([REPLACE, ch.guid, luid])
+            ops.append(Op(REPLACE, ch.guid, luid))
         else:
-            ops.append([ADD, ch.guid, None])
+            ops.append(Op(ADD, ch.guid, None))
 
 
 def _filtered(tx, ds: DatastoreState, ops: list, kept: int, luid_of: dict, *,
@@ -77,21 +75,21 @@ def _filtered(tx, ds: DatastoreState, ops: list, kept: int, luid_of: dict, *,
     conflict results, always stay); EXCLUSIVE: Deletes for the client's copies."""
     flt = RecordFilter.from_dict(ds.record_filter)
     out = ops[:kept]
-    listed = {op[1] for op in ops}
+    listed = {op.source for op in ops}
     for op in ops[kept:]:
         kind, guid, luid = op
         item = None if kind == DELETE else tx.get_item(username, ds.name, guid)
         if item is None or flt.accepts(bytes(item.data)):
             out.append(op)
         elif flt.exclusive and luid is not None:
-            out.append([DELETE, guid, luid])
+            out.append(Op(DELETE, guid, luid))
     if flt.exclusive:
         for guid, luid in luid_of.items():
             if guid in listed or guid in ds.received:
                 continue
             item = tx.get_item(username, ds.name, guid)
             if item is not None and not flt.accepts(bytes(item.data)):
-                out.append([DELETE, guid, luid])
+                out.append(Op(DELETE, guid, luid))
     return out
 
 
@@ -105,15 +103,7 @@ def pick_type(stored_type: str, client_rx: list[list[str]]) -> str:
     return client_rx[0][0]
 
 
-def item_payload(data: bytes) -> tuple[str | bytes, str | None]:
-    """Data for an Item: text when it is UTF-8, else base64 text with Format b64."""
-    try:
-        return data.decode("utf-8"), None
-    except UnicodeDecodeError:
-        return base64.b64encode(data).decode("ascii"), "b64"
-
-
-def render(tx, ds: DatastoreState, op: list, *, username: str) -> tuple[str, bytes, str] | None:
+def render(tx, ds: DatastoreState, op: Op, *, username: str) -> tuple[str, bytes, str] | None:
     """(op, data, content type) for one operation, None if the item is gone meanwhile."""
     kind, guid, _ = op
     if kind == DELETE:
@@ -132,25 +122,6 @@ def render(tx, ds: DatastoreState, op: list, *, username: str) -> tuple[str, byt
     if ds.field_filter:
         data = fieldfilter.strip(data, frozenset(ds.field_filter))
     return kind, data, ct
-
-
-def command(kind: str, guid: str, luid: str | None, data: bytes, ct: str, *,
-            more_data: bool = False, size: int | None = None,
-            payload: str | bytes | None = None, fmt: str | None = None) -> Add | Replace | Delete:
-    """One outgoing command (without CmdID). ``payload`` overrides ``data`` for chunks."""
-    if kind == DELETE:
-        return Delete(items=(Item(target=Location(loc_uri=luid or guid)),))
-    if payload is None:
-        payload, fmt = item_payload(data)
-    meta = Meta(type=ct or None, format=fmt)
-    item_meta = Meta(size=size) if size is not None else None
-    if kind == ADD:
-        item = Item(source=Location(loc_uri=guid), meta=item_meta, data=payload,
-                    more_data=more_data)
-        return Add(meta=meta, items=(item,))
-    item = Item(target=Location(loc_uri=luid or guid), source=Location(loc_uri=guid),
-                meta=item_meta, data=payload, more_data=more_data)
-    return Replace(meta=meta, items=(item,))
 
 
 def sent_content(cmd, chunk: dict | None) -> list:

@@ -4,7 +4,13 @@ Everything the engine needs to take the next message of a session lives here, as
 JSON, so any node sharing the database can continue it and a restart loses nothing.
 Commands that did not fit into a reply (MaxMsgSize) are kept as an encoded XML blob.
 Serialization is by hand (a shallow dict per object; ``json`` walks the plain lists and
-dicts in C), since it runs for every message and some lists hold one entry per item.
+dicts in C), since it runs for every message and some lists hold one entry per item:
+records (``Op``, ``InFlight``) are JSON arrays, phases (phases.py) their names.
+
+Format 2 holds the phases in place of the flags of format 1 (``authenticated``,
+``our_package_open``, ``complete``; per datastore ``prepared``). A session of format 1
+is refused (its client starts a new one); a suspended sync (``ResumeState``, kept for
+days) of format 1 still loads.
 """
 
 from __future__ import annotations
@@ -12,13 +18,14 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field, fields
+from typing import NamedTuple
 
-FORMAT = 1  # bump when the layout changes incompatibly
+from gateway.ds.ops import Op, OpQueue
+from gateway.ds.server.phases import (
+    DatastoreInput, DatastorePhase, SessionInput, SessionPhase, datastore_next, session_next)
 
-# Per-datastore phases (omads-protocol.md §3.8).
-ALERTED = "alerted"    # init package answered; waiting for the client's sync package
-SENDING = "sending"    # client's sync package complete; we send our changes
-DONE = "done"          # our changes all sent
+FORMAT = 2  # bump when the layout changes incompatibly
+RESUME_FORMATS = (1, 2)    # ResumeState layouts that still load
 
 
 class GuidSet:
@@ -76,55 +83,21 @@ class GuidSet:
             self._set = None
 
 
-class OpQueue:
-    """The [op, guid, luid] operations still to send, held flat ([op, guid, luid, op, ...])
-    as the session JSON stores them; an operation becomes a list only when read, so a
-    message that sends a few hundred of 20,000 touches only those."""
+class InFlight(NamedTuple):
+    """One of our commands the client has not answered yet (``SessionState.inflight``).
+    ``payload``, ``fmt``: the whole item as sent, for the merge base (None for a Delete
+    and for a chunk that does not end its item)."""
 
-    __slots__ = ("_flat",)
+    datastore: str
+    kind: str                   # ADD / REPLACE / DELETE (ops.py)
+    guid: str
+    luid: str | None
+    payload: str | None = None
+    fmt: str | None = None
 
-    def __init__(self, ops=()):
-        self._flat: list = [x for op in ops for x in op]
-
-    @classmethod
-    def from_flat(cls, flat: list) -> "OpQueue":
-        if len(flat) % 3:
-            raise ValueError("pending operations come in threes")
-        queue = cls()
-        queue._flat = flat
-        return queue
-
-    def __len__(self) -> int:
-        return len(self._flat) // 3
-
-    def __iter__(self):
-        flat = self._flat
-        for i in range(0, len(flat), 3):
-            yield flat[i:i + 3]
-
-    def __contains__(self, op: object) -> bool:
-        return any(mine == op for mine in self)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, OpQueue):
-            return self._flat == other._flat
-        return NotImplemented
-
-    def __repr__(self) -> str:
-        return f"OpQueue({list(self)!r})"
-
-    def extend(self, ops) -> None:
-        self._flat.extend(x for op in ops for x in op)
-
-    def prepend(self, ops) -> None:
-        self._flat[0:0] = [x for op in ops for x in op]
-
-    def drop(self, n: int) -> None:
-        """Forget the first ``n`` operations (sent)."""
-        del self._flat[:3 * n]
-
-    def as_flat(self) -> list:
-        return self._flat
+    @property
+    def op(self) -> Op:
+        return Op(self.kind, self.guid, self.luid)
 
 
 @dataclass(kw_only=True)
@@ -132,8 +105,8 @@ class DatastoreState:
     name: str                           # our canonical datastore name
     client_uri: str                     # the client's LocURI of its datastore
     server_uri: str                     # our datastore's LocURI as the client spelled it
-    mode: int                           # negotiated sync type (alert code 200..205)
-    phase: str = ALERTED
+    mode: int                           # negotiated sync type (AlertCode 200..205)
+    phase: DatastorePhase = DatastorePhase.ALERTED
     alert_pkg: int = 0                  # client package that carried the Alert
     resumed: bool = False
     client_last: str | None = None
@@ -146,8 +119,8 @@ class DatastoreState:
     pair: bool = True                   # slow sync: our datastore held items (so pair)
     old_map: dict[str, str] = field(default_factory=dict)  # (states saved before map_aside)
     map_aside: bool = False             # slow sync: the map before it kept under aside_device
-    pending: OpQueue = field(default_factory=OpQueue)      # [op, guid, luid] still to send
-    sendback: list[list] = field(default_factory=list)     # conflict results to send
+    pending: OpQueue = field(default_factory=OpQueue)      # operations still to send
+    sendback: list[Op] = field(default_factory=list)       # conflict results to send
     acked: dict[str, list] = field(default_factory=dict)   # guid -> [payload, format] of
     # items we added that the client accepted, until its Map names their LUID (maps.py)
     out_chunk: dict | None = None       # large object being sent
@@ -156,7 +129,6 @@ class DatastoreState:
     client_rx: list[list[str]] = field(default_factory=list)  # [CTType, VerCT] it accepts
     sent: int = 0
     total_out: int = 0                  # NumberOfChanges of our sync package
-    prepared: bool = False              # slow/refresh bookkeeping done at the first Sync
     # filters the client asked for in its Alert (filters.py, fieldfilter.py); None: none
     record_filter: dict | None = None   # RecordFilter.to_dict(): expression, window, exclusive
     field_filter: list[str] | None = None  # property names the client wants in our items
@@ -171,19 +143,29 @@ class DatastoreState:
         if not isinstance(self.pending, OpQueue):
             self.pending = OpQueue(self.pending)
 
+    def advance(self, inp: DatastoreInput) -> None:
+        self.phase = datastore_next(self.phase, inp)
+
     def to_dict(self) -> dict:
         self._coerce()
         out = {name: getattr(self, name) for name in _DS_FIELDS}
+        out["phase"] = self.phase.value
         out["received"] = self.received.as_list()
         out["pending"] = self.pending.as_flat()
         return out
 
     @classmethod
-    def from_dict(cls, raw: dict) -> "DatastoreState":
+    def from_dict(cls, raw: dict, fmt: int = FORMAT) -> "DatastoreState":
         kw = {k: v for k, v in raw.items() if k in _DS_FIELDS}
+        phase = kw.get("phase", DatastorePhase.ALERTED.value)
+        if fmt == 1 and phase == DatastorePhase.ALERTED.value and raw.get("prepared"):
+            phase = DatastorePhase.RECEIVING.value     # format 1: a flag beside the phase
+        kw["phase"] = DatastorePhase(phase)
         pending = kw.get("pending")
         if pending and not isinstance(pending[0], list):      # stored flat
             kw["pending"] = OpQueue.from_flat(pending)
+        if kw.get("sendback"):
+            kw["sendback"] = [Op(*op) for op in kw["sendback"]]
         return cls(**kw)
 
 
@@ -192,6 +174,7 @@ class SessionState:
     key: str
     created: float
     expires: float
+    phase: SessionPhase = SessionPhase.AUTHENTICATING
     device_id: str = ""
     loc_name: str | None = None
     server_uri: str = ""
@@ -201,7 +184,6 @@ class SessionState:
     encoding: str = ""
     peer: str = ""
     username: str | None = None
-    authenticated: bool = False
     client_max_msg_size: int = 0
     client_max_obj_size: int | None = None
     client_large_objs: bool = False
@@ -209,20 +191,23 @@ class SessionState:
     last_reply: str = ""                # b64 of the reply bytes to our last message
     out_msg_id: int = 0
     client_pkg: int = 0                 # client messages with <Final/> seen
-    our_package_open: bool = False      # our last reply lacked Final because we had more
     queue: str = ""                     # b64 encoded XML SyncBody of commands still to send
-    # "msg:cmd" -> [ds, op, guid, luid, payload, format] of our commands not acknowledged
-    # yet (payload, format: the whole item as sent, for the merge base; none for a Delete
-    # or a chunk that does not end its item)
-    inflight: dict[str, list] = field(default_factory=dict)
+    inflight: dict[str, InFlight] = field(default_factory=dict)   # by "msg:cmd"
     datastores: dict[str, DatastoreState] = field(default_factory=dict)
     sent_get_devinf: bool = False
-    complete: bool = False
     format: int = FORMAT
+
+    def advance(self, inp: SessionInput) -> None:
+        self.phase = session_next(self.phase, inp)
+
+    @property
+    def authenticated(self) -> bool:
+        return self.phase is not SessionPhase.AUTHENTICATING
 
     # -- serialization -------------------------------------------------------------
     def to_bytes(self) -> bytes:
         out = {name: getattr(self, name) for name in _SESSION_FIELDS}
+        out["phase"] = self.phase.value
         out["datastores"] = {k: ds.to_dict() for k, ds in self.datastores.items()}
         return json.dumps(out, separators=(",", ":")).encode("utf-8")
 
@@ -232,6 +217,8 @@ class SessionState:
         if raw.get("format") != FORMAT:
             raise ValueError(f"session state format {raw.get('format')!r} is not {FORMAT}")
         raw = {k: v for k, v in raw.items() if k in _SESSION_FIELDS}
+        raw["phase"] = SessionPhase(raw.get("phase", SessionPhase.AUTHENTICATING.value))
+        raw["inflight"] = {k: InFlight(*v) for k, v in raw.get("inflight", {}).items()}
         raw["datastores"] = {k: DatastoreState.from_dict(v)
                              for k, v in raw.get("datastores", {}).items()}
         return cls(**raw)
@@ -260,9 +247,10 @@ class ResumeState:
     @classmethod
     def from_bytes(cls, data: bytes) -> "ResumeState":
         raw = json.loads(data.decode("utf-8"))
-        if raw.get("format") != FORMAT:
+        fmt = raw.get("format")
+        if fmt not in RESUME_FORMATS:
             raise ValueError("resume state of another format")
-        return cls(datastore=DatastoreState.from_dict(raw["datastore"]),
+        return cls(datastore=DatastoreState.from_dict(raw["datastore"], fmt),
                    suspended_at=raw["suspended_at"])
 
 

@@ -17,14 +17,17 @@ anything compares or stores it.
 
 from __future__ import annotations
 
-from gateway.ds.server import atomic, conflicts
 from gateway.ds import contentops, fieldfilter, largeobj
-from gateway.ds.server.context import UNKNOWN, MessageContext
+from gateway.ds.commands import interrupted_alert
 from gateway.ds.largeobj import BadItem
+from gateway.ds.modes import MODES, Sends
+from gateway.ds.server import atomic, conflicts
+from gateway.ds.server.context import UNKNOWN, MessageContext
+from gateway.ds.server.phases import DatastoreInput, DatastorePhase
 from gateway.ds.server.session import DatastoreState, aside_device
+from gateway.syncml.codes import AlertCode, StatusCode
 from gateway.syncml.model import (
-    Add, Alert, Atomic, Copy, Delete, Item, Location, Move, Replace, Sequence, Sync,
-    command_name,
+    Add, Atomic, Copy, Delete, Item, Move, Replace, Sequence, Sync, command_name,
 )
 
 NAMES = {Add: "Add", Replace: "Replace", Delete: "Delete", Copy: "Copy", Move: "Move"}
@@ -35,12 +38,12 @@ def handle_sync(ctx: MessageContext, sync: Sync) -> None:
     source = sync.source.loc_uri if sync.source else ""
     dss = ctx.settings.datastore(target)
     ds = ctx.state.datastores.get(dss.name) if dss else None
-    if ds is None:
-        code = 404 if dss is None else 405       # unknown datastore / not alerted
+    if ds is None:      # unknown datastore / not alerted
+        code = StatusCode.NOT_FOUND if dss is None else StatusCode.COMMAND_NOT_ALLOWED
         ctx.status(sync, "Sync", code, target=target, source=source)
-        _refuse_children(ctx, sync.commands, code)
+        ctx.status_all(sync.commands, code)
         return
-    ctx.status(sync, "Sync", 200, target=target, source=source)
+    ctx.status(sync, "Sync", StatusCode.OK, target=target, source=source)
     prepare(ctx, ds)
     for cmd in sync.commands:
         _command(ctx, ds, dss, cmd)
@@ -50,14 +53,14 @@ FILL_BATCH = 500   # items per store call when filling in missing fingerprints
 
 
 def prepare(ctx: MessageContext, ds: DatastoreState) -> None:
-    """Once per sync, before the client's first item: slow sync moves the ID map aside
-    (pairing uses it) and pairs only when we hold items; refresh from client empties our
-    datastore."""
-    if ds.prepared:
+    """Once per sync, as the client's package begins (phase ALERTED -> RECEIVING): slow
+    sync moves the ID map aside (pairing uses it) and pairs only when we hold items;
+    refresh from client empties our datastore."""
+    if ds.phase is not DatastorePhase.ALERTED:
         return
-    ds.prepared = True
+    ds.advance(DatastoreInput.BEGIN)
     tx, user = ctx.tx, ctx.username
-    if ds.mode == 201:
+    if ds.mode == AlertCode.SLOW_SYNC:
         aside = aside_device(ctx.device_id)
         ds.pair = tx.count_items(user, ds.name) > 0
         if ds.pair:      # the old map, with its bases (merges use them), set aside whole
@@ -67,7 +70,7 @@ def prepare(ctx: MessageContext, ds: DatastoreState) -> None:
             tx.clear_map(aside, user, ds.name)
         tx.clear_map(ctx.device_id, user, ds.name)
         ctx.forget_maps(ds.name)
-    elif ds.mode == 203:
+    elif ds.mode == AlertCode.REFRESH_FROM_CLIENT:
         tx.delete_all(user, ds.name, changed_by=ctx.device_id, now=ctx.now)
         tx.clear_map(ctx.device_id, user, ds.name)
         ctx.forget_maps(ds.name)
@@ -88,14 +91,7 @@ def _fill_fingerprints(ctx: MessageContext, ds: DatastoreState) -> None:
             return
 
 
-def _refuse_children(ctx: MessageContext, commands, code: int) -> None:
-    for cmd in commands:
-        ctx.status(cmd, command_name(cmd), code)
-        if isinstance(cmd, (Atomic, Sequence)):
-            _refuse_children(ctx, cmd.commands, code)
-
-
-CHUNK_IN_ATOMIC = 406   # Optional feature not supported: a large object inside an Atomic
+CHUNK_IN_ATOMIC = StatusCode.OPTIONAL_FEATURE_NOT_SUPPORTED   # a large object in an Atomic
 
 
 def _command(ctx: MessageContext, ds: DatastoreState, dss, cmd) -> None:
@@ -105,16 +101,16 @@ def _command(ctx: MessageContext, ds: DatastoreState, dss, cmd) -> None:
         atomic.run(ctx, cmd, lambda child: _command(ctx, ds, dss, child))
         return
     if isinstance(cmd, Sequence):
-        ctx.status(cmd, command_name(cmd), 200)
+        ctx.status(cmd, command_name(cmd), StatusCode.OK)
         for child in cmd.commands:
             _command(ctx, ds, dss, child)
         return
     name = NAMES.get(type(cmd))
     if name is None:
-        ctx.status(cmd, command_name(cmd), 406)
+        ctx.status(cmd, command_name(cmd), StatusCode.OPTIONAL_FEATURE_NOT_SUPPORTED)
         return
     if not cmd.items:
-        ctx.status(cmd, name, 412)              # incomplete command
+        ctx.status(cmd, name, StatusCode.INCOMPLETE_COMMAND)
         return
     if ctx.in_atomic and any(item.more_data for item in cmd.items):
         ctx.status(cmd, name, CHUNK_IN_ATOMIC)
@@ -129,22 +125,11 @@ def _command(ctx: MessageContext, ds: DatastoreState, dss, cmd) -> None:
         ctx.status(cmd, name, code, target=target, source=luid)
 
 
-def _meta_value(item: Item, cmd, attr: str):
-    for meta in (item.meta, getattr(cmd, "meta", None)):
-        value = getattr(meta, attr, None) if meta is not None else None
-        if value is not None:
-            return value
-    return None
-
-
 def _item(ctx: MessageContext, ds: DatastoreState, dss, cmd, name: str, item: Item,
           luid: str | None) -> int:
-    ct = _meta_value(item, cmd, "type") or (dss.content_types[0][0] if dss.content_types else "")
-    got = largeobj.receive(ds.in_chunk, largeobj.Piece(
-        cmd=name, luid=luid, target=item.target_uri, content_type=ct,
-        fmt=_meta_value(item, cmd, "format"), size=_meta_value(item, cmd, "size"),
-        wire=largeobj.item_wire(item.data), more_data=item.more_data),
-        max_obj_size=ctx.settings.max_obj_size)
+    default_ct = dss.content_types[0][0] if dss.content_types else ""
+    got = largeobj.receive(ds.in_chunk, largeobj.piece_of(cmd, name, item, luid, default_ct),
+                           max_obj_size=ctx.settings.max_obj_size)
     if got.interrupted is not None:
         ds.in_chunk = got.interrupted
         interrupted(ctx, ds)
@@ -154,9 +139,9 @@ def _item(ctx: MessageContext, ds: DatastoreState, dss, cmd, name: str, item: It
     data, ct = got.data, got.content_type
     if name != "Delete":
         if len(data) > ctx.settings.max_obj_size:
-            return 413
+            return StatusCode.REQUEST_ENTITY_TOO_LARGE
         if ct and not dss.accepts(ct):
-            return 415
+            return StatusCode.UNSUPPORTED_MEDIA_TYPE
     if name == "Add":
         return _add(ctx, ds, dss, luid, data, ct)
     if name == "Replace":
@@ -174,9 +159,7 @@ def interrupted(ctx: MessageContext, ds: DatastoreState) -> None:
     ds.in_chunk = None
     if chunk is None:
         return
-    ctx.commands.append(Alert(data=223, items=(Item(
-        target=Location(loc_uri=chunk["luid"] or ""),
-        source=Location(loc_uri=chunk["target"]) if chunk.get("target") else None),)))
+    ctx.commands.append(interrupted_alert(chunk))
     ctx.note("large object interrupted", datastore=ds.name, luid=chunk["luid"])
 
 
@@ -196,11 +179,11 @@ def _unhide(ds: DatastoreState, current, data: bytes, ct: str) -> bytes:
 
 def _conflicting(ctx: MessageContext, ds: DatastoreState, item) -> bool:
     return (item.rev > ds.base_rev and item.changed_by != ctx.device_id
-            and item.guid not in ds.received and ds.mode not in (203, 201))
+            and item.guid not in ds.received and MODES[ds.mode].client_sends is not Sends.ALL)
 
 
 def _add(ctx, ds, dss, luid, data, ct) -> int:
-    if ds.mode == 201:
+    if ds.mode == AlertCode.SLOW_SYNC:
         return _slow_pair(ctx, ds, dss, luid, data, ct)
     current = _live(ctx, ds, ctx.lookup(ds, luid))
     if current is not None:
@@ -214,9 +197,9 @@ def _add(ctx, ds, dss, luid, data, ct) -> int:
                 ctx.replace(ds, current.guid, luid, data, ct)
         else:
             ctx.map(ds, luid, current.guid, base=data)      # agreed: the merge base
-        return 201
+        return StatusCode.ITEM_ADDED
     ctx.add(ds, luid, data, ct)
-    return 201
+    return StatusCode.ITEM_ADDED
 
 
 def _slow_pair(ctx, ds, dss, luid, data, ct) -> int:
@@ -224,7 +207,7 @@ def _slow_pair(ctx, ds, dss, luid, data, ct) -> int:
     (none of that when our datastore was empty when the sync began)."""
     if not ds.pair:
         ctx.add(ds, luid, data, ct)
-        return 201
+        return StatusCode.ITEM_ADDED
     taken = ds.received
     candidate = None
     old = _old_guid(ctx, ds, luid)
@@ -249,16 +232,16 @@ def _slow_pair(ctx, ds, dss, luid, data, ct) -> int:
         candidate = _filtered_pair(ctx, ds, data, ct)
     if candidate is None:
         ctx.add(ds, luid, data, ct, uid=uid, fp=fp)
-        return 201
+        return StatusCode.ITEM_ADDED
     data = _unhide(ds, candidate, data, ct)
     if contentops.same_content(bytes(candidate.data), data, ct):
         ctx.map(ds, luid, candidate.guid, base=data)       # paired: the merge base
         ctx.mark_received(ds, candidate.guid)
-        return 201
+        return StatusCode.ITEM_ADDED
     base = _old_base(ctx, ds, luid, candidate.guid) if via_map else None
     conflicts.resolve(ctx, ds, dss, candidate, luid, data, ct,
                       base=conflicts.LOOKUP if base is None else base)
-    return 201
+    return StatusCode.ITEM_ADDED
 
 
 def _old_base(ctx, ds, luid, guid) -> bytes | None:
@@ -300,17 +283,17 @@ def _old_guid(ctx, ds, luid) -> str | None:
 
 
 def _replace(ctx, ds, dss, luid, data, ct) -> int:
-    if ds.mode == 201:
+    if ds.mode == AlertCode.SLOW_SYNC:
         return _slow_pair(ctx, ds, dss, luid, data, ct)
     current = _live(ctx, ds, ctx.lookup(ds, luid))
     if current is None:
         ctx.add(ds, luid, data, ct)
-        return 201
+        return StatusCode.ITEM_ADDED
     data = _unhide(ds, current, data, ct)
     if _conflicting(ctx, ds, current):
         return conflicts.resolve(ctx, ds, dss, current, luid, data, ct)
     ctx.replace(ds, current.guid, luid, data, ct)
-    return 200
+    return StatusCode.OK
 
 
 def _delete(ctx, ds, dss, luid) -> int:
@@ -318,11 +301,11 @@ def _delete(ctx, ds, dss, luid) -> int:
     current = _live(ctx, ds, guid)
     if current is None:
         ctx.unmap(ds, luid)
-        return 211
+        return StatusCode.ITEM_NOT_DELETED
     if _conflicting(ctx, ds, current):
         return conflicts.resolve_delete(ctx, ds, dss, current, luid)
     ctx.delete(ds, current.guid, luid)
-    return 200
+    return StatusCode.OK
 
 
 def _copy(ctx, ds, item, luid, data, ct) -> int:
@@ -330,20 +313,20 @@ def _copy(ctx, ds, item, luid, data, ct) -> int:
     if not data:
         original = _live(ctx, ds, ctx.lookup(ds, item.source_uri))
         if original is None:
-            return 404
+            return StatusCode.NOT_FOUND
         data, ct = bytes(original.data), original.content_type
     ctx.add(ds, item.target_uri if item.source_uri and item.target_uri else luid, data, ct)
-    return 201
+    return StatusCode.ITEM_ADDED
 
 
 def _move(ctx, ds, luid, data, ct) -> int:
     """Move changes the parent only; our datastores are flat, so the item stays."""
     current = _live(ctx, ds, ctx.lookup(ds, luid))
     if current is None:
-        return 404
+        return StatusCode.NOT_FOUND
     if data:
         ctx.replace(ds, current.guid, luid, _unhide(ds, current, data, ct), ct)
-    return 200
+    return StatusCode.OK
 
 
 def end_of_package(ctx: MessageContext) -> None:
