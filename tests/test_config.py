@@ -360,3 +360,45 @@ def test_settings_are_frozen() -> None:
     s = parse("")
     with pytest.raises(AttributeError):
         s.log_level = "debug"  # type: ignore[misc]
+
+
+def test_parse_settings_imports_no_twisted() -> None:
+    """The configuration is pure: parsing it (every section included) loads no Twisted
+    module and nothing of the shell."""
+    import subprocess
+    import sys
+    code = ("import sys, gateway.config as c; c.parse_settings({}); "
+            "print(sorted(m for m in sys.modules if m == 'twisted' or m.startswith("
+            "('twisted.', 'gateway.transport', 'gateway.service', 'gateway.admin'))))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60, cwd=EXAMPLE.parent.parent)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_every_section_is_a_typed_field() -> None:
+    """[obex] and [notify] are fields of Settings with their own types and defaults."""
+    from gateway.config import NotifySettings, ObexSettings
+    s = parse('[obex]\nlisten = ["tcp:6500"]\n[notify]\nenabled = true\n[notify.udp]\n')
+    assert isinstance(s.obex, ObexSettings) and s.obex.listen == ("tcp:6500",)
+    assert isinstance(s.notify, NotifySettings) and s.notify.enabled and s.notify.udp
+    assert parse("").obex == ObexSettings() and parse("").notify == NotifySettings()
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ('[obex]\nidle_timeout = 0', "[obex] idle_timeout must be a number of seconds > 0"),
+    ('[notify]\nlease = 0', "[notify] lease must be a number of seconds > 0"),
+    ('[store]\nexpire_interval = 0', "[store] expire_interval must be a number of seconds > 0"),
+    ('[obex]\nmax_packet_length = true', "must be an integer between 255 and 65535"),
+    ('[notify]\nmax_attempts = 0', "must be an integer between 1 and 100"),
+    ('[http]\nthreads = 0', "must be an integer between 1 and 256"),
+    ('[obex]\nallow_no_target = 1', "[obex] allow_no_target must be true or false"),
+    ('[notify]\nenabled = 1', "[notify] enabled must be true or false"),
+    ('[http]\npublic_url = "ftp://x"', "[http] public_url must be an http:// or https://"),
+    ('[notify]\ndlr_url_base = "ftp://x"', "[notify] dlr_url_base must be an http:// or"),
+])
+def test_one_wording_for_one_kind_of_problem(text: str, fragment: str) -> None:
+    """Every section reads its values through the same validators, so the same problem
+    reads the same in [store], [http], [obex] and [notify]."""
+    found = problems(text)
+    assert len(found) == 1 and fragment in found[0], found

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from twisted.application.internet import StreamServerEndpointService, TimerService
+from twisted.application.internet import TimerService
 from twisted.application.service import IServiceMaker, MultiService, Service
 from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.testing import MemoryReactorClock
@@ -24,7 +24,7 @@ from twisted.python import usage
 
 from gateway.config import BootstrapUser, ConfigError, parse_settings
 from gateway.service import (
-    Options, OrderedMultiService, StoreService, _sweep, bootstrap_users,
+    Options, OrderedMultiService, StoreService, sweep, bootstrap_users,
     build_service, makeService,
 )
 from gateway.store.accounts import make_secret
@@ -32,6 +32,7 @@ from gateway.store.base import Account
 from gateway.store.sqlite.store import SQLiteStore
 from gateway.transport import logs
 from gateway.transport.http import SyncSite
+from gateway.transport.listen import Listener
 
 ROOT = Path(__file__).resolve().parent.parent
 TWISTD = Path(sys.executable).with_name("twistd")
@@ -142,7 +143,7 @@ def test_tree_has_named_children_in_start_order(tmp_path: Path, store: Any) -> N
     assert tree.getServiceNamed("engine-threads").pool.max == settings.http.threads
     assert isinstance(tree.getServiceNamed("session-expiry"), TimerService)
     listener = tree.getServiceNamed("http-0")
-    assert isinstance(listener, StreamServerEndpointService)
+    assert isinstance(listener, Listener)
     assert isinstance(listener.factory, SyncSite)
     assert listener.factory.max_message_size == settings.http.max_message_size
 
@@ -262,7 +263,7 @@ def test_sweep_expires_sessions(store: Any) -> None:
         tx.save_session("old", b"state", expires=999.0)
         tx.save_session("new", b"state", expires=2000.0)
     with capturedLogs() as events:
-        d = _sweep(store, maybeDeferred, clock)
+        d = sweep(store, maybeDeferred, clock)
     assert d.called
     with store.transaction() as tx:
         assert tx.load_session("old") is None
@@ -278,7 +279,7 @@ def test_sweep_failure_is_logged_and_does_not_stop_the_timer() -> None:
             raise OSError("disk gone")
 
     with capturedLogs() as events:
-        d = _sweep(BrokenStore(), maybeDeferred, MemoryReactorClock())
+        d = sweep(BrokenStore(), maybeDeferred, MemoryReactorClock())
     results: list[Any] = []
     d.addBoth(results.append)
     assert results == [None]
@@ -411,3 +412,58 @@ def test_twistd_with_bad_config_exits_nonzero_listing_problems(tmp_path: Path) -
     output = result.stdout + result.stderr
     assert "2 problems" in output and "log_level" in output and "threads" in output
     assert not (tmp_path / "var").exists()
+
+
+@pytest.mark.timeout(60)
+def test_twistd_with_a_port_in_use_exits_nonzero_with_one_line(tmp_path: Path) -> None:
+    """A listener that cannot bind stops the start: exit 1, one log line naming the
+    listener, the endpoint and the reason, no traceback."""
+    import socket
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        result = subprocess.run(
+            [str(TWISTD), "-n", "--pidfile=", "omads-gateway", "--db",
+             str(tmp_path / "omads.sqlite"), "--http", f"tcp:{port}:interface=127.0.0.1"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=50)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "Traceback" not in output
+    lines = [line for line in output.splitlines() if "cannot listen" in line]
+    assert len(lines) == 1, output
+    assert f"http-0: cannot listen on tcp:{port}:interface=127.0.0.1: " in lines[0]
+    assert "Address already in use" in lines[0] and "not starting" in lines[0]
+
+
+def test_every_listener_is_made_by_the_one_helper(store: Any) -> None:
+    """HTTP, OBEX endpoint and notification admin listeners are all ``Listener``s, named,
+    in the documented order after the core services."""
+    from gateway.transport.listen import Listener
+    settings = parse_settings({
+        "obex": {"listen": ["tcp:6500:interface=127.0.0.1", "serial:/dev/nonexistent-tty"]},
+        "notify": {"enabled": True, "udp": {}, "admin_listen": ["tcp:8081:interface=127.0.0.1"]},
+    }, listen=["tcp:8080:interface=127.0.0.1"])
+    tree = build_service(settings, reactor=MemoryReactorClock(), store=store,
+                         engine=RecordingEngine())
+    assert [c.name for c in tree] == ["logging", "store", "engine-threads", "session-expiry",
+                                      "http-0", "obex-0", "obex-1", "notify",
+                                      "notify-admin-0"]
+    assert [c.name for c in tree if isinstance(c, Listener)] == ["http-0", "obex-0",
+                                                                 "notify-admin-0"]
+    assert tree.getServiceNamed("notify-admin-0").description == "tcp:8081:interface=127.0.0.1"
+
+
+def test_unbuildable_obex_and_admin_listeners_are_config_errors(tmp_path: Path,
+                                                                store: Any) -> None:
+    """A bad OBEX or admin endpoint fails before start, naming its setting."""
+    for doc, where in (
+            ({"obex": {"listen": [f"ssl:6501:privateKey={tmp_path}/k.pem"]}}, "[obex] listen"),
+            ({"notify": {"enabled": True, "udp": {},
+                         "admin_listen": [f"ssl:8082:privateKey={tmp_path}/k.pem"]}},
+             "[notify] admin_listen")):
+        with pytest.raises(ConfigError) as info:
+            build_service(parse_settings(doc), reactor=MemoryReactorClock(), store=store,
+                          engine=RecordingEngine())
+        assert info.value.source == where and "k.pem" in info.value.problems[0]

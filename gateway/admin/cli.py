@@ -6,6 +6,8 @@
     omads-admin ... user enable|disable NAME
     omads-admin ... user list
     omads-admin ... device list [--user NAME]
+    omads-admin ... device notify|notify-status|notify-setup ...   (gateway/admin/notify.py)
+    omads-admin ... device sync DEVICE [--via obex:...]            (gateway/admin/obex.py)
 
 Without ``--password`` the password is read from the terminal (asked twice) or, when
 stdin is not a terminal, from the first line of stdin. Exit codes: 0 done, 1 the
@@ -22,20 +24,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import IO, Sequence
 
-from gateway import extensions
+from gateway.admin import notify, obex
+from gateway.admin.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError, UsageProblem
 from gateway.config import ConfigError, load_settings
 from gateway.store.accounts import make_secret
 from gateway.store.base import Account, Store, StoreError
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-class CommandError(Exception):
-    """The operation failed (exit code 1)."""
-
-
-class UsageProblem(Exception):
-    """Bad arguments or configuration (exit code 2)."""
+__all__ = ["EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "CommandError", "UsageProblem",
+           "build_parser", "run", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,8 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
         dest="action", required=True)
     p = device.add_parser("list", help="list devices seen, their user and last contact")
     p.add_argument("--user", "-u", help="only this user's devices")
-    for feature in extensions.modules():
-        feature.add_admin_commands(device)
+    notify.add_commands(device)
+    obex.add_commands(device)
     return parser
 
 
@@ -111,9 +107,12 @@ def _when(t: float | None) -> str:
 
 def run(args: argparse.Namespace, store: Store, out: IO[str], password: str | None) -> None:
     """Execute one parsed command against an open store (``password`` for add/passwd)."""
-    for feature in extensions.modules():
-        if feature.run_admin(args, store, out):
-            return
+    if args.area == "device" and args.action in notify.ACTIONS:
+        notify.run(args, store, out)
+        return
+    if args.area == "device" and args.action == obex.ACTION:
+        obex.sync_device(args, store, out)
+        return
     with store.transaction() as tx:
         if args.area == "user":
             name = getattr(args, "name", None)
@@ -172,10 +171,10 @@ def main(argv: Sequence[str] | None = None, *, out: IO[str] | None = None,
             run(args, store, out, password)
         finally:
             store.close()
-    except (UsageProblem, extensions.FeatureUsageError) as e:
+    except UsageProblem as e:
         print(f"omads-admin: {e}", file=err)
         return EXIT_USAGE
-    except (CommandError, StoreError, extensions.FeatureError) as e:
+    except (CommandError, StoreError) as e:
         print(f"omads-admin: {e}", file=err)
         return EXIT_FAILED
     except KeyboardInterrupt:

@@ -17,19 +17,19 @@ import time
 from dataclasses import replace
 from typing import Any, IO
 
-from gateway.extensions import FeatureError
+from gateway.admin.errors import CommandError
+from gateway.config import ConfigError, load_settings
+from gateway.notifier.payload import PayloadError, resolve_datastores
 from gateway.store.notifications import SAN_FORMS, KINDS, NotifyDevice, parse_route
 from gateway.store.sqlite.notifications import SQLiteNotifications, ensure_schema
-from gateway.notifier.payload import PayloadError, resolve_datastores
+
+__all__ = ["ACTIONS", "add_commands", "run"]
 
 ACTIONS = ("notify", "notify-status", "notify-setup")
 
 
-class NotifyCommandError(FeatureError):
-    """A refused notify command: omads-admin prints it and exits 1."""
-
-
-def add_admin_commands(device: Any) -> None:
+def add_commands(device: Any) -> None:
+    """The ``device notify…`` subcommands, on the ``device`` subparsers."""
     p = device.add_parser("notify", help="queue a server-alerted sync notification (SAN)")
     p.add_argument("device_id", metavar="DEVICE")
     p.add_argument("--datastore", "-d", action="append", default=[], metavar="NAME",
@@ -54,16 +54,15 @@ def add_admin_commands(device: Any) -> None:
 def _datastores(args: Any) -> tuple[str, ...]:
     if not args.datastore:
         return ()
-    from gateway.config import ConfigError, load_settings
     try:
         settings = load_settings(getattr(args, "config", None))
     except ConfigError as e:
-        raise NotifyCommandError(str(e)) from None
+        raise CommandError(str(e)) from None
     try:
         return tuple(ds.name for ds in resolve_datastores(tuple(args.datastore),
                                                           settings.server.datastores))
     except PayloadError as e:
-        raise NotifyCommandError(str(e)) from None
+        raise CommandError(str(e)) from None
 
 
 def _report(n: Any) -> str:
@@ -81,16 +80,15 @@ def _show(n: Any, out: IO[str]) -> None:
           f"\troute={n.route or '-'}{_report(n)}\t{n.reason or ''}".rstrip(), file=out)
 
 
-def run_admin(args: Any, store: Any, out: IO[str]) -> bool:
-    if getattr(args, "area", None) != "device" or args.action not in ACTIONS:
-        return False
+def run(args: Any, store: Any, out: IO[str]) -> None:
+    """Run one parsed ``device notify…`` command (CommandError: exit 1)."""
     if args.action == "notify":
         via = None
         if args.via is not None:
             try:
                 via = str(parse_route(args.via, bare=True))
             except ValueError as e:
-                raise NotifyCommandError(str(e)) from None
+                raise CommandError(str(e)) from None
         names = _datastores(args)
     ensure_schema(store)
     with store.transaction() as tx:
@@ -105,7 +103,7 @@ def run_admin(args: Any, store: Any, out: IO[str]) -> bool:
                 device_id=args.device, limit=args.limit)
             rows = [n for n in rows if n is not None]
             if args.id is not None and not rows:
-                raise NotifyCommandError(f"no notification {args.id}")
+                raise CommandError(f"no notification {args.id}")
             for n in rows:
                 _show(n, out)
             if not rows:
@@ -116,7 +114,7 @@ def run_admin(args: Any, store: Any, out: IO[str]) -> bool:
                 if args.route is not None:
                     nd = replace(nd, routes=tuple(parse_route(r) for r in args.route))
             except ValueError as e:
-                raise NotifyCommandError(str(e)) from None
+                raise CommandError(str(e)) from None
             if args.server_password is not None:
                 nd = replace(nd, server_password=args.server_password)
             if args.nonce is not None:
@@ -128,4 +126,3 @@ def run_admin(args: Any, store: Any, out: IO[str]) -> bool:
             print(f"{args.device_id}: {routes}; SAN form {nd.form}; "
                   f"digest {'with' if nd.server_password is not None else 'without'} password",
                   file=out)
-    return True

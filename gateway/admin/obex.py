@@ -5,44 +5,52 @@ the engine runs on the reactor thread, which only this session uses)."""
 from __future__ import annotations
 
 import secrets
-import sys
 from typing import Any
 
 from twisted.internet.defer import maybeDeferred
 
+from gateway.admin.errors import CommandError, UsageProblem
+from gateway.config import ConfigError, load_settings
+from gateway.config.obex import ENCODINGS, parse_via
 from gateway.ds.server.handler import SyncServer
-from gateway.extensions import FeatureError, FeatureUsageError
-from gateway.store.notifications import NotifyDevice
 from gateway.notifier import payload as notify_payload
-from gateway.transport.obex.dial import DialError, alerted_session, dial, parse_via
-from gateway.config.obex import ENCODINGS, SECTION, Settings
+from gateway.store.notifications import NotifyDevice
+from gateway.transport.obex.dial import DialError, alerted_session, dial
 
-__all__ = ["sync_device"]
+__all__ = ["ACTION", "add_commands", "sync_device"]
 
-
-def _fail(err: Any, text: str, code: int) -> None:
-    """Exit 1 (the dial or the session failed) or 2 (bad usage) through omads-admin."""
-    raise (FeatureUsageError if code == 2 else FeatureError)(text)
+ACTION = "sync"
 
 
-def sync_device(args: Any, store: Any, out: Any, *, reactor: Any = None,
-                err: Any = None) -> None:
-    """Run the whole session; prints one result line, exits 1 on failure."""
-    from gateway.config import ConfigError, load_settings
-    err = err or sys.stderr
+def add_commands(device: Any) -> None:
+    """The ``device sync`` subcommand, on the ``device`` subparsers."""
+    p = device.add_parser(
+        ACTION, help="dial a handset over OBEX and run a server-alerted sync")
+    p.add_argument("device", help="the handset's device id (or an [[obex.handset]] device)")
+    p.add_argument("--via", help="obex:tcp:HOST:PORT | obex:serial:/dev/ttyX | "
+                                 "obex:bt:MAC[:CHANNEL] (default: from [[obex.handset]])")
+    p.add_argument("--encoding", choices=sorted(ENCODINGS), default=None,
+                   help="SyncML encoding to ask the handset for (default wbxml)")
+    p.add_argument("--timeout", type=float, default=120.0,
+                   help="seconds to wait for the handset at each step")
+
+
+def sync_device(args: Any, store: Any, out: Any, *, reactor: Any = None) -> None:
+    """Run the whole session; prints one result line. UsageProblem (exit 2) for a bad
+    configuration or ``--via``, CommandError (exit 1) when the dial or session fails."""
     try:
         settings = load_settings(args.config)
     except ConfigError as e:
-        _fail(err, str(e), 2)
-    own: Settings = settings.features.get(SECTION) or Settings()
+        raise UsageProblem(str(e)) from None
+    own = settings.obex
     handset = own.handset(args.device)
     via = args.via or (handset.via if handset else None)
     if not via:
-        _fail(err, f"no --via given and no [[obex.handset]] for {args.device!r}", 2)
+        raise UsageProblem(f"no --via given and no [[obex.handset]] for {args.device!r}")
     try:
         target = parse_via(via)
     except ValueError as e:
-        _fail(err, str(e), 2)
+        raise UsageProblem(str(e)) from None
     encoding = ENCODINGS[args.encoding or (handset.encoding if handset else "wbxml")]
     with store.transaction() as tx:
         device = tx.get_device(args.device)
@@ -77,5 +85,5 @@ def sync_device(args: Any, store: Any, out: Any, *, reactor: Any = None,
     if isinstance(result, Exception) or hasattr(result, "value"):
         exc = getattr(result, "value", result)
         why = str(exc) if isinstance(exc, DialError) else f"{type(exc).__name__}: {exc}"
-        _fail(err, f"sync of {args.device} via {via} failed: {why}", 1)
+        raise CommandError(f"sync of {args.device} via {via} failed: {why}")
     print(f"synced {args.device} via {via}: {result.messages} messages", file=out)

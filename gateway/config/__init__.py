@@ -5,25 +5,33 @@ problem (bad type, unknown key, bad value, duplicate name) is collected, so one
 ``ConfigError`` lists them all before twistd daemonizes. Command-line overrides
 (``--http``, ``--db``) are validated by the same function. The keys are documented in
 ``conf/omads-gateway.toml``.
+
+Pure: this package imports no Twisted and nothing from ``gateway.transport`` (an
+import-linter contract and tests/test_config.py check it). Each section has its parser
+(``server.py``, ``notify.py``, ``obex.py``); all of them read values through the one set of
+validators in ``checks.py``.
 """
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from gateway import extensions
-from gateway.ds.settings import (
-    AUTH_TYPES, CONFLICT_POLICIES, DEFAULT_DATASTORES, DatastoreSettings, ServerSettings,
-    normalize_uri,
-)
+from gateway.config import checks
+from gateway.config import notify as notify_section
+from gateway.config import obex as obex_section
+from gateway.config.checks import Checker
 from gateway.config.endpoints import check_endpoint
+from gateway.config.notify import NotifySettings
+from gateway.config.obex import ObexSettings
+from gateway.config.server import BootstrapUser, parse_datastores, parse_server, parse_users
+from gateway.ds.settings import ServerSettings
 
 __all__ = [
     "ConfigError", "Settings", "HTTPSettings", "StoreSettings", "BootstrapUser",
-    "parse_settings", "load_settings", "check_endpoint",
+    "NotifySettings", "ObexSettings", "parse_settings", "load_settings", "check_endpoint",
 ]
 
 LOG_LEVELS = ("debug", "info", "warn", "error", "critical")
@@ -58,19 +66,8 @@ class StoreSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
-class BootstrapUser:
-    """An account created at start when absent (an existing one is never changed)."""
-
-    name: str
-    password: str = ""
-
-    def __repr__(self) -> str:
-        return f"BootstrapUser(name={self.name!r}, password=<hidden>)"
-
-
-@dataclass(frozen=True, kw_only=True)
 class Settings:
-    """The validated configuration."""
+    """The validated configuration, one typed field per section."""
 
     source: str = "<defaults>"
     log_level: str = "info"
@@ -78,213 +75,51 @@ class Settings:
     store: StoreSettings = StoreSettings()
     server: ServerSettings = ServerSettings()
     users: tuple[BootstrapUser, ...] = ()
-    features: dict[str, Any] = field(default_factory=dict)  # section name -> its Settings
+    obex: ObexSettings = ObexSettings()
+    notify: NotifySettings = NotifySettings()
 
 
-# -- typed readers -----------------------------------------------------------------------
-
-class _Checker:
-    """Collects problems while reading one table."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-
-    def table(self, doc: Any, where: str, allowed: set[str]) -> dict[str, Any]:
-        if not isinstance(doc, dict):
-            self.problems.append(f"{where} must be a table")
-            return {}
-        for key in doc:
-            if key not in allowed:
-                self.problems.append(f"{where}: unknown key {key!r}")
-        return doc
-
-    def get(self, table: dict[str, Any], key: str, where: str, default: Any,
-            check: Callable[[Any], str | None]) -> Any:
-        if key not in table:
-            return default
-        value = table[key]
-        err = check(value)
-        if err is not None:
-            self.problems.append(f"{where}{key} {err} (got {value!r})")
-            return default
-        return value
-
-
-def _str(nonempty: bool = True) -> Callable[[Any], str | None]:
-    def check(v: Any) -> str | None:
-        if not isinstance(v, str):
-            return "must be a string"
-        if nonempty and not v.strip():
-            return "must not be empty"
-        return None
-    return check
-
-
-def _bool(v: Any) -> str | None:
-    return None if isinstance(v, bool) else "must be true or false"
-
-
-def _int(lo: int, hi: int | None = None) -> Callable[[Any], str | None]:
-    def check(v: Any) -> str | None:
-        if isinstance(v, bool) or not isinstance(v, int):
-            return "must be an integer"
-        if v < lo or (hi is not None and v > hi):
-            return f"must be between {lo} and {hi}" if hi is not None else f"must be >= {lo}"
-        return None
-    return check
-
-
-def _seconds(v: Any) -> str | None:
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        return "must be a number of seconds"
-    return None if v > 0 else "must be > 0"
-
-
-def _one_of(choices: tuple[str, ...]) -> Callable[[Any], str | None]:
-    def check(v: Any) -> str | None:
-        if v not in choices:
-            return "must be one of " + ", ".join(choices)
-        return None
-    return check
-
-
-def _str_list(item: Callable[[Any], str | None] = _str(),
-              nonempty: bool = True) -> Callable[[Any], str | None]:
-    def check(v: Any) -> str | None:
-        if not isinstance(v, list):
-            return "must be a list of strings"
-        if nonempty and not v:
-            return "must not be empty"
-        for x in v:
-            err = item(x)
-            if err is not None:
-                return f"entry {x!r} {err}"
-        return None
-    return check
-
-
-# -- sections ------------------------------------------------------------------------------
-
-_TOP_KEYS = {"log_level", "http", "store", "server", "datastore", "user"}  # + features
+_TOP_KEYS = {"log_level", "http", "store", "server", "datastore", "user", "obex", "notify"}
 _HTTP_KEYS = {"listen", "max_message_size", "threads", "public_url"}
 _STORE_KEYS = {"path", "expire_interval"}
-_SERVER_KEYS = {"server_id", "auth_types", "session_timeout", "max_failed_logins",
-                "failed_login_window", "max_object_size", "max_msg_size"}
-_DATASTORE_KEYS = {"name", "aliases", "content_types", "conflict_policy", "merge",
-                   "allow_anonymous"}
-_USER_KEYS = {"name", "password"}
 
 
-def _endpoint_list(v: Any) -> str | None:
-    if not isinstance(v, list) or not v:
-        return "must be a non-empty list of endpoint strings"
-    for desc in v:
-        err = check_endpoint(desc)
+def _parse_http(c: Checker, doc: Any, server: ServerSettings,
+                listen: list[str] | tuple[str, ...] | None) -> HTTPSettings:
+    h = c.section(doc, "[http]", _HTTP_KEYS)
+    d = HTTPSettings()
+    http_listen = h.get("listen", list(d.listen), checks.endpoint_list)
+    if listen is not None:
+        http_listen = list(listen)
+        err = checks.endpoint_list(http_listen)
         if err is not None:
-            return err
-    return None
-
-
-def _url(v: Any) -> str | None:
-    if not isinstance(v, str) or not v.startswith(("http://", "https://")) or "?" in v:
-        return "must be an absolute http:// or https:// URL without a query"
-    return None
-
-
-def _parse_server(c: _Checker, doc: Any) -> ServerSettings:
-    t = c.table(doc, "[server]", _SERVER_KEYS)
-    w = "[server] "
-    d = ServerSettings()
-    auth = c.get(t, "auth_types", w, list(d.auth_types), _str_list(_one_of(AUTH_TYPES)))
-    return ServerSettings(
-        server_id=c.get(t, "server_id", w, d.server_id, _str()),
-        auth_types=tuple(auth),
-        session_timeout=float(c.get(t, "session_timeout", w, d.session_timeout, _seconds)),
-        max_failed_logins=c.get(t, "max_failed_logins", w, d.max_failed_logins, _int(1)),
-        failed_login_window=float(c.get(t, "failed_login_window", w, d.failed_login_window,
-                                        _seconds)),
-        max_obj_size=c.get(t, "max_object_size", w, d.max_obj_size, _int(1024)),
-        max_msg_size=c.get(t, "max_msg_size", w, d.max_msg_size, _int(1024)),
+            c.problem(f"--http {err}")
+    max_size = h.get("max_message_size", None, checks.integer(1024))
+    if max_size is None:
+        max_size = server.max_msg_size
+    elif max_size < server.max_msg_size:
+        h.problem(f"max_message_size ({max_size}) must be at least [server] max_msg_size "
+                  f"({server.max_msg_size}), which clients are told they may send")
+    return HTTPSettings(
+        listen=tuple(http_listen),
+        max_message_size=max_size,
+        threads=h.get("threads", d.threads, checks.integer(1, 256)),
+        public_url=h.get("public_url", None, checks.url),
     )
 
 
-def _content_type(v: Any) -> str | None:
-    if not isinstance(v, str):
-        return "must be a string 'type/subtype:version'"
-    ctype, sep, version = v.rpartition(":")
-    if not sep or "/" not in ctype or not version.strip():
-        return "must look like 'text/vcard:3.0' (media type, colon, version)"
-    return None
-
-
-def _parse_datastores(c: _Checker, doc: Any) -> tuple[DatastoreSettings, ...]:
-    if doc is None:
-        return DEFAULT_DATASTORES
-    if not isinstance(doc, list) or not doc:
-        c.problems.append("[[datastore]] must be one or more tables")
-        return DEFAULT_DATASTORES
-    result: list[DatastoreSettings] = []
-    seen: dict[str, str] = {}
-    for i, entry in enumerate(doc, 1):
-        where = f"[[datastore]] #{i}"
-        if isinstance(entry, dict) and isinstance(entry.get("name"), str):
-            where += f" ({entry['name']})"
-        t = c.table(entry, where, _DATASTORE_KEYS)
-        w = where + ": "
-        if "name" not in t:
-            c.problems.append(f"{where}: name is required")
-        name = c.get(t, "name", w, "", _str())
-        aliases = c.get(t, "aliases", w, [], _str_list(nonempty=False))
-        types = c.get(t, "content_types", w, ["text/plain:1.0"], _str_list(_content_type))
-        if "content_types" not in t:
-            c.problems.append(f"{where}: content_types is required")
-        policy = c.get(t, "conflict_policy", w, "newer-wins", _one_of(CONFLICT_POLICIES))
-        merge = c.get(t, "merge", w, True, _bool)
-        anonymous = c.get(t, "allow_anonymous", w, False, _bool)
-        # Handsets name datastores loosely (``./Contacts``), so names compare normalised.
-        for key in {normalize_uri(uri) for uri in [name, *aliases] if uri}:
-            if key in seen:
-                c.problems.append(f"{where}: name or alias {key!r} is already used by "
-                                  f"datastore {seen[key]!r}")
-            else:
-                seen[key] = name
-        if not name:
-            continue
-        try:
-            result.append(DatastoreSettings(
-                name=name,
-                aliases=tuple(aliases),
-                content_types=tuple((t, v) for t, v in (ct.rsplit(":", 1) for ct in types)),
-                conflict_policy=policy,
-                merge=merge,
-                allow_anonymous=anonymous,
-            ))
-        except ValueError as e:
-            c.problems.append(f"{where}: {e}")
-    return tuple(result)
-
-
-def _parse_users(c: _Checker, doc: Any) -> tuple[BootstrapUser, ...]:
-    if doc is None:
-        return ()
-    if not isinstance(doc, list):
-        c.problems.append("[[user]] must be one or more tables")
-        return ()
-    users: list[BootstrapUser] = []
-    names: set[str] = set()
-    for i, entry in enumerate(doc, 1):
-        where = f"[[user]] #{i}"
-        t = c.table(entry, where, _USER_KEYS)
-        for key in ("name", "password"):
-            if key not in t:
-                c.problems.append(f"{where}: {key} is required")
-        name = c.get(t, "name", where + ": ", "", _str())
-        password = c.get(t, "password", where + ": ", "", _str())
-        if name in names:
-            c.problems.append(f"{where}: user {name!r} is defined twice")
-        names.add(name)
-        users.append(BootstrapUser(name=name, password=password))
-    return tuple(users)
+def _parse_store(c: Checker, doc: Any, store_path: str | None) -> StoreSettings:
+    s = c.section(doc, "[store]", _STORE_KEYS)
+    d = StoreSettings()
+    path = s.get("path", d.path, checks.text)
+    if store_path is not None:
+        path = store_path
+        if not store_path.strip():
+            c.problem("--db must not be empty")
+    return StoreSettings(
+        path=path,
+        expire_interval=float(s.get("expire_interval", d.expire_interval, checks.seconds())),
+    )
 
 
 def parse_settings(doc: dict[str, Any], *, source: str = "<config>",
@@ -293,60 +128,24 @@ def parse_settings(doc: dict[str, Any], *, source: str = "<config>",
     """Validate a parsed TOML document (plus command-line overrides: ``listen`` replaces
     ``[http] listen``, ``store_path`` replaces ``[store] path``); raise ConfigError
     listing every problem."""
-    problems: list[str] = []
-    c = _Checker(problems)
-    feature_sections = extensions.config_sections()
-    top = c.table(doc, "top level", _TOP_KEYS | set(feature_sections))
-    log_level = c.get(top, "log_level", "", "info", _one_of(LOG_LEVELS))
-
-    server = _parse_server(c, top.get("server", {}))
-
-    h = c.table(top.get("http", {}), "[http]", _HTTP_KEYS)
-    dh = HTTPSettings()
-    http_listen = c.get(h, "listen", "[http] ", list(dh.listen), _endpoint_list)
-    if listen is not None:
-        http_listen = list(listen)
-        err = _endpoint_list(http_listen)
-        if err is not None:
-            problems.append(f"--http {err}")
-    max_size = c.get(h, "max_message_size", "[http] ", None, _int(1024))
-    if max_size is None:
-        max_size = server.max_msg_size
-    elif max_size < server.max_msg_size:
-        problems.append(f"[http] max_message_size ({max_size}) must be at least "
-                        f"[server] max_msg_size ({server.max_msg_size}), which clients "
-                        f"are told they may send")
-    http = HTTPSettings(
-        listen=tuple(http_listen),
-        max_message_size=max_size,
-        threads=c.get(h, "threads", "[http] ", dh.threads, _int(1, 256)),
-        public_url=c.get(h, "public_url", "[http] ", None, _url),
-    )
-
-    s = c.table(top.get("store", {}), "[store]", _STORE_KEYS)
-    ds = StoreSettings()
-    path = c.get(s, "path", "[store] ", ds.path, _str())
-    if store_path is not None:
-        path = store_path
-        if not store_path.strip():
-            problems.append("--db must not be empty")
-    store = StoreSettings(
-        path=path,
-        expire_interval=float(c.get(s, "expire_interval", "[store] ", ds.expire_interval,
-                                    _seconds)),
-    )
-
-    datastores = _parse_datastores(c, top.get("datastore"))
-    users = _parse_users(c, top.get("user"))
-    features = {name: mod.parse(c, top.get(name, {})) for name, mod in feature_sections.items()}
-    if problems:
-        raise ConfigError(problems, source)
+    c = Checker()
+    top = c.section(doc, "top level", _TOP_KEYS, prefix="")
+    log_level = top.get("log_level", "info", checks.one_of(LOG_LEVELS))
+    server = parse_server(c, top.raw("server", {}))
+    http = _parse_http(c, top.raw("http", {}), server, listen)
+    store = _parse_store(c, top.raw("store", {}), store_path)
+    datastores = parse_datastores(c, top.raw("datastore"))
+    users = parse_users(c, top.raw("user"))
+    obex = obex_section.parse(c, top.raw("obex", {}))
+    notify = notify_section.parse(c, top.raw("notify", {}))
+    if c.problems:
+        raise ConfigError(c.problems, source)
     try:
         server = replace(server, datastores=datastores)
     except ValueError as e:   # the engine's own checks, should ours have missed one
         raise ConfigError([str(e)], source) from None
     return Settings(source=source, log_level=log_level, http=http, store=store,
-                    server=server, users=users, features=features)
+                    server=server, users=users, obex=obex, notify=notify)
 
 
 def load_settings(path: str | Path | None, *,

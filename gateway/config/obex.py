@@ -1,20 +1,158 @@
-"""The OBEX feature's hooks (see gateway/extensions.py): [obex] settings, the OBEX
-listeners in the service tree, and ``omads-admin device sync DEVICE --via obex:...``."""
+"""``[obex]`` in the configuration: OBEX listeners, their limits, the handsets we dial.
+
+Pure parsing: a listen string becomes a ``ListenSpec`` and a ``--via`` / ``[[obex.handset]]
+via`` string a ``DialTarget``; gateway/transport/obex/ opens them. Documented key by key
+in conf/omads-gateway.toml.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.config import checks
+from gateway.config.checks import Checker
+from gateway.config.endpoints import check_endpoint
 from gateway.obex import ClientConfig, ServerConfig
 from gateway.obex.constants import TYPE_SYNCML_WBXML, TYPE_SYNCML_XML
 from gateway.store.notifications import SAN_FORMS
 
-SECTION = "obex"
+__all__ = ["ObexSettings", "Handset", "ListenSpec", "parse_listen", "DialTarget", "parse_via",
+           "ENCODINGS", "parse"]
+
+ENCODINGS = {"wbxml": TYPE_SYNCML_WBXML, "xml": TYPE_SYNCML_XML}
+SERIAL_KEYS = frozenset({"baudrate"})
+BLUETOOTH_KEYS = frozenset({"channel", "sdp"})
 _KEYS = {"listen", "max_packet_length", "idle_timeout", "allow_no_target", "handset"}
 _HANDSET_KEYS = {"device", "via", "encoding", "san_password", "form"}
-ENCODINGS = {"wbxml": TYPE_SYNCML_WBXML, "xml": TYPE_SYNCML_XML}
 
+
+# -- listen strings ------------------------------------------------------------------------
+
+@dataclass(frozen=True, kw_only=True)
+class ListenSpec:
+    """One parsed listen string. ``kind``: "endpoint", "serial" or "bluetooth"."""
+
+    kind: str
+    text: str
+    device: str = ""
+    baudrate: int = 115200
+    channel: int = 0
+    sdp: bool = True
+
+
+def _options(parts: list[str], allowed: frozenset[str], text: str) -> dict[str, str]:
+    opts = {}
+    for part in parts:
+        key, sep, value = part.partition("=")
+        if not sep or key not in allowed:
+            raise ValueError(f"{text!r}: unknown option {part!r} (known: "
+                             + ", ".join(sorted(allowed)) + ")")
+        opts[key] = value
+    return opts
+
+
+def parse_listen(text: str) -> ListenSpec:
+    """``serial:/dev/ttyX[:baudrate=N]``, ``bluetooth:channel=N[:sdp=no]`` or a Twisted
+    server endpoint (checked as [http] listen is); ValueError says what is wrong."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("must be a non-empty listen string")
+    kind, _, rest = text.partition(":")
+    if kind == "serial":
+        parts = rest.split(":")
+        device = parts[0]
+        opts = _options(parts[1:], SERIAL_KEYS, text)
+        if not device.startswith("/"):
+            raise ValueError(f"{text!r}: serial needs an absolute device path")
+        baud = opts.get("baudrate", "115200")
+        if not baud.isdigit() or int(baud) <= 0:
+            raise ValueError(f"{text!r}: baudrate must be a positive number")
+        return ListenSpec(kind="serial", text=text, device=device, baudrate=int(baud))
+    if kind in ("bluetooth", "rfcomm"):
+        opts = _options(rest.split(":") if rest else [], BLUETOOTH_KEYS, text)
+        channel = opts.get("channel", "")
+        if not channel.isdigit() or not 1 <= int(channel) <= 30:
+            raise ValueError(f"{text!r}: channel must be 1..30")
+        sdp = opts.get("sdp", "yes")
+        if sdp not in ("yes", "no"):
+            raise ValueError(f"{text!r}: sdp must be yes or no")
+        return ListenSpec(kind="bluetooth", text=text, channel=int(channel), sdp=sdp == "yes")
+    problem = check_endpoint(text)
+    if problem is not None:
+        raise ValueError(problem + " (or serial:/dev/ttyX, bluetooth:channel=N)")
+    return ListenSpec(kind="endpoint", text=text)
+
+
+# -- dial targets ------------------------------------------------------------------------------
+
+@dataclass(frozen=True, kw_only=True)
+class DialTarget:
+    """A parsed ``--via``: kind "tcp" (host, port), "serial" (device), "bt" (mac, channel)."""
+
+    kind: str
+    text: str
+    host: str = ""
+    port: int = 0
+    device: str = ""
+    mac: str = ""
+    channel: int | None = None
+
+
+def parse_via(text: str) -> DialTarget:
+    """Parse ``obex:tcp:HOST:PORT|obex:serial:/dev/ttyX|obex:bt:MAC[:CHANNEL]``."""
+    prefix, _, rest = text.partition(":")
+    kind, _, rest = rest.partition(":")
+    if prefix != "obex" or kind not in ("tcp", "serial", "bt"):
+        raise ValueError(f"{text!r}: use obex:tcp:HOST:PORT, obex:serial:/dev/ttyX or "
+                         "obex:bt:MAC[:CHANNEL]")
+    if kind == "tcp":
+        host, _, port = rest.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"{text!r}: obex:tcp needs HOST:PORT")
+        return DialTarget(kind=kind, text=text, host=host.strip("[]"), port=int(port))
+    if kind == "serial":
+        if not rest.startswith("/"):
+            raise ValueError(f"{text!r}: obex:serial needs a device path")
+        return DialTarget(kind=kind, text=text, device=rest)
+    parts = rest.split(":")
+    if len(parts) not in (6, 7) or not all(len(p) == 2 for p in parts[:6]):
+        raise ValueError(f"{text!r}: obex:bt needs a MAC such as 00:11:22:33:44:55")
+    channel = None
+    if len(parts) == 7:
+        if not parts[6].isdigit() or not 1 <= int(parts[6]) <= 30:
+            raise ValueError(f"{text!r}: RFCOMM channel must be 1..30")
+        channel = int(parts[6])
+    return DialTarget(kind=kind, text=text, mac=":".join(parts[:6]).upper(), channel=channel)
+
+
+def _raises_value_error(parse: Any, what: str) -> checks.Check:
+    """A check that a string parses with ``parse`` (its ValueError is the problem)."""
+    def check(v: Any) -> str | None:
+        if not isinstance(v, str):
+            return f"must be {what}"
+        try:
+            parse(v)
+        except ValueError as e:
+            return str(e)
+        return None
+    return check
+
+
+_listen_entry = _raises_value_error(parse_listen, "a listen string")
+_via = _raises_value_error(parse_via, "a string such as 'obex:serial:/dev/ttyACM0'")
+
+
+def _listen_list(v: Any) -> str | None:
+    if not isinstance(v, list):
+        return "must be a list of listen strings"
+    for entry in v:
+        err = _listen_entry(entry)
+        if err is not None:
+            return err
+    return None
+
+
+# -- the section ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True, kw_only=True)
 class Handset:
@@ -28,7 +166,7 @@ class Handset:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Settings:
+class ObexSettings:
     """[obex] in the configuration."""
 
     listen: tuple[str, ...] = ()
@@ -50,102 +188,35 @@ class Settings:
     def handset(self, device: str) -> Handset | None:
         return next((h for h in self.handsets if h.device == device), None)
 
-
-def _listen_list(v: Any) -> str | None:
-    from gateway.transport.obex.links import parse_listen
-    if not isinstance(v, list):
-        return "must be a list of listen strings"
-    for text in v:
-        try:
-            parse_listen(text)
-        except ValueError as e:
-            return str(e)
-    return None
+    def listen_specs(self) -> tuple[ListenSpec, ...]:
+        return tuple(parse_listen(text) for text in self.listen)
 
 
-def _via(v: Any) -> str | None:
-    from gateway.transport.obex.dial import parse_via
-    if not isinstance(v, str):
-        return "must be a string such as 'obex:serial:/dev/ttyACM0'"
-    try:
-        parse_via(v)
-    except ValueError as e:
-        return str(e)
-    return None
-
-
-def _check(pred, text):
-    return lambda v: None if pred(v) else text
-
-
-def parse(checker: Any, doc: Any) -> Settings:
-    t = checker.table(doc, "[obex]", _KEYS)
-    w, d = "[obex] ", Settings()
-    listen = checker.get(t, "listen", w, list(d.listen), _listen_list)
-    size = checker.get(t, "max_packet_length", w, d.max_packet_length, _check(
-        lambda v: isinstance(v, int) and not isinstance(v, bool) and 255 <= v <= 65535,
-        "must be an integer between 255 and 65535"))
-    idle = checker.get(t, "idle_timeout", w, d.idle_timeout, _check(
-        lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0,
-        "must be a number of seconds > 0"))
-    no_target = checker.get(t, "allow_no_target", w, d.allow_no_target, _check(
-        lambda v: isinstance(v, bool), "must be true or false"))
-    handsets = []
-    raw = t.get("handset", [])
-    if not isinstance(raw, list):
-        checker.problems.append("[[obex.handset]] must be one or more tables")
-        raw = []
-    for i, entry in enumerate(raw, 1):
+def _handsets(c: Checker, doc: Any) -> tuple[Handset, ...]:
+    out = []
+    for i, entry in enumerate(c.tables(doc, "[[obex.handset]]"), 1):
         where = f"[[obex.handset]] #{i}"
-        h = checker.table(entry, where, _HANDSET_KEYS)
-        for key in ("device", "via"):
-            if key not in h:
-                checker.problems.append(f"{where}: {key} is required")
-        text = _check(lambda v: isinstance(v, str) and bool(v.strip()), "must be a string")
-        device = checker.get(h, "device", where + ": ", "", text)
-        via = checker.get(h, "via", where + ": ", "", _via)
-        enc = checker.get(h, "encoding", where + ": ", "wbxml", _check(
-            lambda v: v in ENCODINGS, "must be wbxml or xml"))
-        pw = checker.get(h, "san_password", where + ": ", None, text)
-        form = checker.get(h, "form", where + ": ", "auto", _check(
-            lambda v: v in SAN_FORMS, "must be one of " + ", ".join(SAN_FORMS)))
+        h = c.section(entry, where, _HANDSET_KEYS, prefix=where + ": ")
+        h.require("device", "via")
+        device = h.get("device", "", checks.text)
+        via = h.get("via", "", _via)
+        encoding = h.get("encoding", "wbxml", checks.one_of(ENCODINGS))
+        password = h.get("san_password", None, checks.text)
+        form = h.get("form", "auto", checks.one_of(SAN_FORMS))
         if device and via:
-            handsets.append(Handset(device=device, via=via, encoding=enc, san_password=pw,
-                                    form=form))
-    return Settings(listen=tuple(listen), max_packet_length=int(size),
-                    idle_timeout=float(idle), allow_no_target=no_target,
-                    handsets=tuple(handsets))
+            out.append(Handset(device=device, via=via, encoding=encoding,
+                               san_password=password, form=form))
+    return tuple(out)
 
 
-def make_services(settings: Any, *, reactor: Any, store: Any, engine: Any, run: Any) -> list:
-    from gateway.transport.obex.links import make_listener, parse_listen
-    own: Settings = settings.features.get(SECTION, Settings())
-    config = own.server_config(settings.server.max_msg_size)
-    services = []
-    for i, text in enumerate(own.listen):
-        spec = parse_listen(text)
-        kwargs = dict(engine=engine, run=run, reactor=reactor, config=config,
-                      base_url="obex://" + spec.text.split(":", 1)[0])
-        services.append(make_listener(spec, name=f"obex-{i}", reactor=reactor, run=run,
-                                      protocol_kwargs=kwargs))
-    return services
-
-
-def add_admin_commands(device_subparsers: Any) -> None:
-    p = device_subparsers.add_parser(
-        "sync", help="dial a handset over OBEX and run a server-alerted sync")
-    p.add_argument("device", help="the handset's device id (or an [[obex.handset]] device)")
-    p.add_argument("--via", help="obex:tcp:HOST:PORT | obex:serial:/dev/ttyX | "
-                                 "obex:bt:MAC[:CHANNEL] (default: from [[obex.handset]])")
-    p.add_argument("--encoding", choices=sorted(ENCODINGS), default=None,
-                   help="SyncML encoding to ask the handset for (default wbxml)")
-    p.add_argument("--timeout", type=float, default=120.0,
-                   help="seconds to wait for the handset at each step")
-
-
-def run_admin(args: Any, store: Any, out: Any) -> bool:
-    if getattr(args, "area", None) != "device" or getattr(args, "action", None) != "sync":
-        return False
-    from gateway.admin.obex import sync_device
-    sync_device(args, store, out)
-    return True
+def parse(c: Checker, doc: Any) -> ObexSettings:
+    t = c.section(doc, "[obex]", _KEYS)
+    d = ObexSettings()
+    return ObexSettings(
+        listen=tuple(t.get("listen", list(d.listen), _listen_list)),
+        max_packet_length=t.get("max_packet_length", d.max_packet_length,
+                                checks.integer(255, 65535)),
+        idle_timeout=float(t.get("idle_timeout", d.idle_timeout, checks.seconds())),
+        allow_no_target=t.get("allow_no_target", d.allow_no_target, checks.boolean),
+        handsets=_handsets(c, t.raw("handset")),
+    )

@@ -165,3 +165,44 @@ def test_module_runs_as_a_program(tmp_path: Path) -> None:
         input="pw\n", capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "added user z\n"
+
+
+def test_device_commands_are_all_registered(run: Run,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """``device`` offers list, the notify commands and sync (each with its --help)."""
+    assert run("device", "--help")[0] == EXIT_OK
+    assert "{list,notify,notify-status,notify-setup,sync}" in capsys.readouterr().out
+    for action in ("notify", "notify-status", "notify-setup", "sync"):
+        assert run("device", action, "--help")[0] == EXIT_OK
+        assert "usage: omads-admin device " + action in capsys.readouterr().out
+
+
+def test_device_sync_exit_codes(tmp_path: Path) -> None:
+    """Bad usage of ``device sync`` exits 2; a handset that cannot be dialled exits 1."""
+    import socket
+    db = tmp_path / "omads.sqlite"
+    SQLiteStore(db).close()
+    conf = tmp_path / "c.toml"
+    conf.write_text(f'[store]\npath = "{db}"\n')
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["--config", str(conf), "device", "sync", "IMEI:1", "--timeout", "5"]
+    assert main(argv + ["--via", "obex:fax:1"], out=out, err=err) == EXIT_USAGE
+    assert "obex:tcp:HOST:PORT" in err.getvalue()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    err = io.StringIO()
+    code = subprocess.run([sys.executable, "-m", "gateway.admin.cli", *argv, "--via",
+                           f"obex:tcp:127.0.0.1:{closed}"], capture_output=True, text=True,
+                          timeout=60, cwd=ROOT)
+    assert code.returncode == EXIT_FAILED, code.stderr
+    assert f"sync of IMEI:1 via obex:tcp:127.0.0.1:{closed} failed" in code.stderr
+
+
+def test_notify_command_errors_exit_1(run: Run) -> None:
+    """A refused notify command is the admin's own CommandError: exit 1, one line."""
+    run("user", "add", "alice", "-p", "x")
+    code, _, err = run("device", "notify", "IMEI:1", "--via", "fax:123")
+    assert code == EXIT_FAILED and err.startswith("omads-admin: bad route 'fax:123'")
+    code, _, err = run("device", "notify-status", "42")
+    assert code == EXIT_FAILED and err == "omads-admin: no notification 42\n"

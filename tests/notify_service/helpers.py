@@ -17,7 +17,7 @@ from gateway.store.notifications import NotifyDevice, parse_route
 from gateway.store.sqlite.store import SQLiteStore
 from gateway.store.sqlite.notifications import SQLiteNotifications, ensure_schema
 from gateway.transport.notify.carriers.base import CarrierError, Sent
-from gateway.config.notify import Settings
+from gateway.config.notify import NotifySettings
 
 SERVER_ID = "omads-test"
 PASSWORD = "s3cret"
@@ -41,9 +41,9 @@ def device(device_id: str = "IMEI:1", *routes: str, password: str | None = PASSW
                         server_password=password, nonce=NONCE, form=form)
 
 
-def settings(**kw: Any) -> Settings:
-    base = Settings(enabled=True, poll_interval=1.0, retry_delay=10.0, retry_max_delay=100.0,
-                    max_attempts=3, send_timeout=30.0, lease=120.0)
+def settings(**kw: Any) -> NotifySettings:
+    base = NotifySettings(enabled=True, poll_interval=1.0, retry_delay=10.0,
+                          retry_max_delay=100.0, max_attempts=3, send_timeout=30.0, lease=120.0)
     return replace(base, **kw)
 
 

@@ -44,7 +44,7 @@ def test_notify_section_parses_every_key():
         "udp": {"bind": "127.0.0.1"},
         "device": [{"id": "IMEI:1", "routes": ["sip:+49@x", "udp:127.0.0.1:2948"],
                     "server_password": "pw", "nonce": "abc", "form": "1.1"}]}}
-    ns = parse_settings(doc).features["notify"]
+    ns = parse_settings(doc).notify
     assert ns.enabled and ns.max_attempts == 4 and ns.ui_mode == 1
     assert ns.modem.validity is None and ns.modem.baudrate == 9600
     assert ns.sip.method == "NOTIFY" and ns.sip.transport == "tcp"
@@ -65,7 +65,7 @@ def test_notify_section_collects_problems():
         assert part in text
     with pytest.raises(ConfigError, match="at least one carrier"):
         parse_settings({"notify": {"enabled": True}})
-    assert not parse_settings({}).features["notify"].enabled
+    assert not parse_settings({}).notify.enabled
 
 
 def test_admin_cli_setup_notify_status(tmp_path):

@@ -128,8 +128,8 @@ KANNEL = {"url": "http://127.0.0.1:13013/cgi-bin/sendsms", "username": "u", "pas
 
 def test_the_key_parses_with_a_default():
     doc = {"enabled": True, "admin_listen": ["tcp:8181"], "kannel": KANNEL}
-    assert parse_settings({"notify": doc}).features["notify"].dlr_timeout == 3600.0
-    ns = parse_settings({"notify": dict(doc, dlr_timeout=90)}).features["notify"]
+    assert parse_settings({"notify": doc}).notify.dlr_timeout == 3600.0
+    ns = parse_settings({"notify": dict(doc, dlr_timeout=90)}).notify
     assert ns.dlr_timeout == 90.0
 
 

@@ -15,12 +15,12 @@ from twisted.internet.testing import MemoryReactorClock
 
 from gateway.config import ConfigError, parse_settings
 from gateway.service import build_service
-from gateway.config.obex import Settings
+from gateway.config.obex import ObexSettings
 
 
 def test_defaults_have_no_listener() -> None:
-    own = parse_settings({}).features["obex"]
-    assert own == Settings() and own.listen == ()
+    own = parse_settings({}).obex
+    assert own == ObexSettings() and own.listen == ()
 
 
 def test_parse_all_keys() -> None:
@@ -29,7 +29,7 @@ def test_parse_all_keys() -> None:
                    "bluetooth:channel=7"],
         "max_packet_length": 4096, "idle_timeout": 30, "allow_no_target": True,
         "handset": [{"device": "IMEI:1", "via": "obex:bt:00:11:22:33:44:55:7",
-                     "encoding": "xml", "san_password": "pw", "form": "1.1"}]}}).features["obex"]
+                     "encoding": "xml", "san_password": "pw", "form": "1.1"}]}}).obex
     assert own.listen[2] == "bluetooth:channel=7" and own.max_packet_length == 4096
     assert own.idle_timeout == 30.0 and own.allow_no_target
     assert own.handset("IMEI:1").via.endswith(":7") and own.handset("nope") is None

@@ -34,7 +34,7 @@ from gateway.transport import logs
 from gateway.transport.notify.carriers.base import Carrier, CarrierError, Sent
 from gateway.notifier.monitor import scan_changes
 from gateway.notifier.payload import Payload, PayloadError, build_payload
-from gateway.config.notify import Settings, config_device
+from gateway.config.notify import NotifySettings
 
 log = logs.get_logger("gateway.notify")
 DAY = 86400.0
@@ -72,7 +72,7 @@ class Job:
 class NotifyService(service.Service):
     name = "notify"
 
-    def __init__(self, settings: Settings, *, server_id: str, datastores: tuple, reactor: Any,
+    def __init__(self, settings: NotifySettings, *, server_id: str, datastores: tuple, reactor: Any,
                  store: Any, run: Any, carriers: dict[str, Carrier]):
         self.settings = settings
         self.server_id = server_id
@@ -181,7 +181,7 @@ class NotifyService(service.Service):
                          device=n.device_id, report=n.report)
             budget = s.daily_sms_budget - q.sms_parts_since(day_start(now))
             for n in q.claim_due(now, owner=self.owner, lease=s.lease, limit=CLAIM_BATCH):
-                nd = q.get_device(n.device_id) or config_device(s, n.device_id)
+                nd = q.get_device(n.device_id) or s.device(n.device_id)
                 try:
                     routes = resolve_routes(n.via, nd)
                 except ValueError as e:

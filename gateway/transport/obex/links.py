@@ -3,7 +3,8 @@
 Listen strings (``[obex] listen``):
 
 * a Twisted server endpoint: ``tcp:6500:interface=127.0.0.1``, ``tcp6:...``, ``unix:...``,
-  ``systemd:...`` (raw OBEX on every accepted connection);
+  ``systemd:...`` (raw OBEX on every accepted connection; a gateway/transport/listen.py
+  ``Listener``, so a port that cannot be bound stops the start);
 * ``serial:/dev/ttyUSB0[:baudrate=115200]``: a serial port opened through Twisted's
   ``SerialPort`` (pyserial); accepts the AT preamble (``AT+CPROT=0``) or raw OBEX, and
   serves one phone after another on the open port;
@@ -12,6 +13,8 @@ Listen strings (``[obex] listen``):
   AF_BLUETOOTH, so the listening socket and each accepted one are wrapped in small
   ``FileDescriptor`` adapters. Where the machine has no Bluetooth the service logs one line
   and the others keep running.
+
+The strings are parsed by gateway/config/obex.py (``parse_listen``, re-exported here).
 """
 
 from __future__ import annotations
@@ -20,11 +23,12 @@ import socket
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from twisted.application.internet import StreamServerEndpointService
 from twisted.application.service import Service
 from twisted.internet import abstract, main
 from twisted.python.failure import Failure
 
+from gateway.config.obex import ListenSpec, parse_listen
+from gateway.transport.listen import listener
 from gateway.transport.logs import get_logger
 from gateway.transport.obex.protocol import ObexSyncFactory, ObexSyncProtocol
 
@@ -33,65 +37,6 @@ __all__ = ["ListenSpec", "parse_listen", "SerialListenerService", "RfcommListene
            "open_rfcomm_socket"]
 
 log = get_logger("gateway.transport.obex")
-
-SERIAL_KEYS = frozenset({"baudrate"})
-BLUETOOTH_KEYS = frozenset({"channel", "sdp"})
-
-
-@dataclass(frozen=True, kw_only=True)
-class ListenSpec:
-    """One parsed listen string. ``kind``: "endpoint", "serial" or "bluetooth"."""
-
-    kind: str
-    text: str
-    device: str = ""
-    baudrate: int = 115200
-    channel: int = 0
-    sdp: bool = True
-
-
-def parse_listen(text: str) -> ListenSpec:
-    """Parse a listen string; ValueError says what is wrong. Endpoint strings are checked
-    with the same light syntax check as [http] listen."""
-    from gateway.config.endpoints import check_endpoint
-    if not isinstance(text, str) or not text.strip():
-        raise ValueError("must be a non-empty listen string")
-    kind, _, rest = text.partition(":")
-    if kind == "serial":
-        parts = rest.split(":")
-        device = parts[0]
-        opts = _options(parts[1:], SERIAL_KEYS, text)
-        if not device.startswith("/"):
-            raise ValueError(f"{text!r}: serial needs an absolute device path")
-        baud = opts.get("baudrate", "115200")
-        if not baud.isdigit() or int(baud) <= 0:
-            raise ValueError(f"{text!r}: baudrate must be a positive number")
-        return ListenSpec(kind="serial", text=text, device=device, baudrate=int(baud))
-    if kind in ("bluetooth", "rfcomm"):
-        opts = _options(rest.split(":") if rest else [], BLUETOOTH_KEYS, text)
-        channel = opts.get("channel", "")
-        if not channel.isdigit() or not 1 <= int(channel) <= 30:
-            raise ValueError(f"{text!r}: channel must be 1..30")
-        sdp = opts.get("sdp", "yes")
-        if sdp not in ("yes", "no"):
-            raise ValueError(f"{text!r}: sdp must be yes or no")
-        return ListenSpec(kind="bluetooth", text=text, channel=int(channel), sdp=sdp == "yes")
-    problem = check_endpoint(text)
-    if problem is not None:
-        raise ValueError(problem + " (or serial:/dev/ttyX, bluetooth:channel=N)")
-    return ListenSpec(kind="endpoint", text=text)
-
-
-def _options(parts: list[str], allowed: frozenset[str], text: str) -> dict[str, str]:
-    opts = {}
-    for part in parts:
-        key, sep, value = part.partition("=")
-        if not sep or key not in allowed:
-            raise ValueError(f"{text!r}: unknown option {part!r} (known: "
-                             + ", ".join(sorted(allowed)) + ")")
-        opts[key] = value
-    return opts
-
 
 # -- serial ---------------------------------------------------------------------------------
 
@@ -347,9 +292,7 @@ def make_listener(spec: ListenSpec, *, name: str, reactor: Any, run: Callable[..
         factory = ObexSyncFactory(**protocol_kwargs, link=f"rfcomm:{spec.channel}")
         svc = RfcommListenerService(spec, factory=factory, reactor=reactor, run=run)
     else:
-        from twisted.internet.endpoints import serverFromString
-        factory = ObexSyncFactory(**protocol_kwargs, link=spec.text)
-        svc = StreamServerEndpointService(serverFromString(reactor, spec.text), factory)
-        svc._raiseSynchronously = True
+        return listener(reactor, spec.text, ObexSyncFactory(**protocol_kwargs, link=spec.text),
+                        name=name)
     svc.setName(name)
     return svc
