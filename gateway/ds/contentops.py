@@ -1,8 +1,9 @@
 """The engine's view of item content: UID, identity, merge, conversion, fingerprints.
 
-Delegates to ``gateway.content``. Content a peer sends can be anything; a function that
-fails on it gives None here (no merge, no conversion: the item is kept as it came), so
-a malformed vCard never breaks a sync.
+Delegates to ``gateway.content`` (its ``vformat.unfold`` is the one unfolding of content
+lines, quoted-printable soft breaks included). Content a peer sends can be anything; a
+function that fails on it gives None here (no merge, no conversion: the item is kept as
+it came), so a malformed vCard never breaks a sync.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, Callable
 
 from gateway.content import convert as _convert
 from gateway.content import merge as _merge
+from gateway.content.vformat import unfold
 
 # Properties that change on every export and say nothing about the object itself.
 VOLATILE = frozenset({"PRODID", "REV", "UID", "LAST-MODIFIED", "DTSTAMP", "CREATED",
@@ -27,10 +29,9 @@ def _guarded(func: Callable[..., Any], *args: Any) -> Any:
         return None
 
 
-def unfolded_lines(data: bytes) -> list[str]:
-    text = data.decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n")
-    text = re.sub(r"\n[ \t]", "", text)
-    return [ln for ln in text.split("\n") if ln.strip()]
+def _unfolded(data: bytes) -> str:
+    """The logical content lines of ``data`` as one text, a line per line."""
+    return b"\n".join(unfold(data)).decode("utf-8", "replace")
 
 
 def _prop_name(line: str) -> str:
@@ -39,13 +40,6 @@ def _prop_name(line: str) -> str:
 
 
 _UID_LINE = re.compile(r"^(?:[^;:\n]*\.)?UID(?=[;:\n]|$)[^\n]*", re.MULTILINE | re.IGNORECASE)
-
-
-def _unfolded(data: bytes) -> str:
-    text = data.decode("utf-8", "replace")
-    if "\r" in text:
-        text = _NEWLINE.sub("\n", text)
-    return _FOLD.sub("", text)
 
 
 def item_uid(data: bytes, content_type: str) -> str | None:
@@ -59,8 +53,6 @@ def item_uid(data: bytes, content_type: str) -> str | None:
     return None
 
 
-_NEWLINE = re.compile(r"\r\n?")
-_FOLD = re.compile(r"\n[ \t]")
 # A whole content line whose name (after an optional group prefix) is volatile or X-.
 _VOLATILE_LINE = re.compile(
     r"^(?:[^;:\n]*\.)?(?:" + "|".join(sorted(map(re.escape, VOLATILE), key=len, reverse=True))
@@ -70,7 +62,8 @@ _VOLATILE_LINE = re.compile(
 def fingerprint(data: bytes) -> str:
     """A digest of the item without volatile properties, for slow-sync pairing: the
     unfolded content lines except volatile and X- ones, stripped, lower-cased, sorted.
-    Stored with the item, so its definition must stay stable."""
+    Stored with the item, so its definition must stay stable (when it changed, store
+    schema step 4 had the stored ones recomputed)."""
     text = _VOLATILE_LINE.sub("", _unfolded(data))
     keep = sorted(filter(None, map(str.strip, text.lower().split("\n"))))
     return hashlib.sha1("\n".join(keep).encode("utf-8")).hexdigest()
@@ -107,7 +100,7 @@ def convert(data: bytes, from_type: str, to_type: str) -> bytes | None:
 
 def modified_time(data: bytes) -> float | None:
     """REV / LAST-MODIFIED of a vCard or vCalendar item as a POSIX time, if present."""
-    for line in unfolded_lines(data):
+    for line in _unfolded(data).split("\n"):
         if _prop_name(line) in ("REV", "LAST-MODIFIED") and ":" in line:
             value = line.split(":", 1)[1].strip()
             for fmt in ("%Y%m%dT%H%M%SZ", "%Y-%m-%dT%H:%M:%SZ", "%Y%m%dT%H%M%S"):

@@ -7,7 +7,9 @@ its own properties and VTIMEZONE, a VALARM goes along when "VALARM" is listed). 
 Replace from such a client lacks the properties it never saw: ``restore_hidden`` puts
 the server's back before the item is stored, so the filter never deletes data. Slow
 sync pairs such a client's items with ours by ``view_print``, the fingerprint of the
-filtered view (``FilteredPrints`` indexes our items by it).
+filtered view (``FilteredPrints`` indexes our items by it), read from the content lines
+as ``gateway.content.vformat`` unfolds them (a quoted-printable value broken over lines
+is one line).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import re
 from gateway.content.convert import convert
 from gateway.content.errors import ContentError
 from gateway.content.model import Component
-from gateway.content.vformat import parse, serialize
+from gateway.content.vformat import parse, serialize, unfold
 from gateway.ds import contentops
 from gateway.ds.filters import NOT_SUPPORTED, FilterError
 from gateway.syncml.tree import Element
@@ -117,7 +119,7 @@ def view_print(data: bytes, content_type: str, client_ct: str,
     if content_type and client_ct and content_type.lower() != client_ct.lower():
         data = contentops.convert(data, content_type, client_ct) or data
     kept, stack = [], []          # stack: (component name, its lines kept?)
-    for line in contentops.unfolded_lines(data):
+    for line in (raw.decode("utf-8", "replace") for raw in unfold(data)):
         head = _HEAD.match(line).group(0).rpartition(".")[2].strip().upper()
         if head == "BEGIN":
             value = line.partition(":")[2].strip().upper()

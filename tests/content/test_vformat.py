@@ -247,3 +247,24 @@ def test_arbitrary_bytes_raise_only_content_error(data):
         parse(b"BEGIN:VCARD\r\n" + data if data[:1] == b"x" else data)
     except ContentError:
         pass
+
+
+_vformat_bytes = st.lists(st.sampled_from(
+    [b"A", b":", b";", b"=", b"\r", b"\n", b"\r\n", b" ", b"\t", b"BASE64", b"base64", b"BASE",
+     b"64", b"QUOTED-PRINTABLE", b"ENCODING=", b"abc", b"\xef\xbb\xbf", b"=\r\n", b"x.",
+     b"NOTE", b"\n ", b"\r\n\t", b"\xc3\xa4"]), max_size=30).map(b"".join)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.one_of(_vformat_bytes, st.binary(max_size=80)))
+def test_unfold_fast_path_gives_the_lines_of_the_full_loop(data):
+    """Items with nothing to join or trim skip unfold's line loop: same lines either way."""
+    from gateway.content import vformat
+
+    fast = unfold(data)
+    original = vformat._plain
+    vformat._plain = lambda text: False
+    try:
+        assert unfold(data) == fast
+    finally:
+        vformat._plain = original

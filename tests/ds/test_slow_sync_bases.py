@@ -197,3 +197,79 @@ def test_view_print_is_the_fingerprint_of_what_strip_sends():
             assert fieldfilter.view_print(data, ct, ct, allowed) == contentops.fingerprint(sent)
             assert fieldfilter.view_print(sent, ct, ct, allowed) == contentops.fingerprint(sent)
         assert fieldfilter.strip(data, frozenset(wanted[0])) != data   # the filter drops some
+
+
+# A vCard 2.1 NOTE in quoted-printable, broken over two lines by a soft line break ("="
+# at the end of the line): one logical line, which strip() sends broken elsewhere.
+QP_CARD = (b"BEGIN:VCARD\r\nVERSION:2.1\r\nN:Ann;;;;\r\nFN:Ann\r\nTEL:+15550001\r\n"
+           b"NOTE;ENCODING=QUOTED-PRINTABLE;CHARSET=UTF-8:Erste Zeile=0D=0Azweite Zeile mi=\r\n"
+           b"t Umlaut =C3=A4 und noch mehr Text\r\n"
+           b"PHOTO;ENCODING=BASE64;TYPE=JPEG:/9j/4AAQSkZJRgABAQAAAQABAAD/2wBD\r\nEND:VCARD\r\n")
+QP_WANTED = ("N", "FN", "TEL", "NOTE")
+
+
+def test_view_print_reads_a_quoted_printable_soft_break_as_one_line():
+    from gateway.ds import contentops, fieldfilter
+    allowed = frozenset(QP_WANTED)
+    sent = fieldfilter.strip(QP_CARD, allowed)
+    assert b"PHOTO" not in sent and b"=\r\n" in sent      # re-broken, at another place
+    assert sent.split(b"=\r\n")[0] != QP_CARD.split(b"=\r\n")[0]
+    assert fieldfilter.view_print(QP_CARD, VCARD, VCARD, allowed) == contentops.fingerprint(sent)
+    assert fieldfilter.view_print(sent, VCARD, VCARD, allowed) == contentops.fingerprint(sent)
+    unbroken = QP_CARD.replace(b"=\r\n", b"")
+    assert contentops.fingerprint(unbroken) == contentops.fingerprint(QP_CARD)
+
+
+def test_field_filter_slow_sync_pairs_a_quoted_printable_note_broken_elsewhere(make_server,
+                                                                              store):
+    from gateway.ds import fieldfilter
+    guid = put(store, "contacts", QP_CARD, VCARD)
+    client = FilterClient(make_server(), device_id="old-phone", alert_filter=Filter(
+        meta=Meta(type=VCARD), field=_wanted(*QP_WANTED)))
+    client.items = {"x1": fieldfilter.strip(QP_CARD, frozenset(QP_WANTED)).decode()}
+    client.sync(201)
+    assert count(store, "contacts") == 1                  # paired, not a duplicate
+    with store.transaction() as tx:
+        assert tx.get_map("old-phone", "alice", "contacts") == {"x1": guid}
+    card = parse(stored(store, "contacts", guid))
+    assert card.value("PHOTO") == "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBD"
+    assert "zweite Zeile mit Umlaut \u00e4" in card.value("NOTE")
+
+
+def test_fingerprints_of_the_previous_definition_are_computed_anew(tmp_path):
+    """A database from before step 4: an item stored with a fingerprint of the previous
+    definition (which read the soft break as two lines) still pairs on a slow sync."""
+    import sqlite3
+
+    from gateway.ds.server.handler import SyncServer
+    from gateway.ds.settings import ServerSettings
+    from gateway.store import schema
+    from gateway.store.accounts import make_secret
+    from gateway.store.base import Account
+    from gateway.store.sqlite.store import SQLiteStore
+    from tests.ds.simclient import SimClient
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    steps = schema.load_steps("sqlite")
+    assert [s.version for s in steps][:4] == [1, 2, 3, 4]
+    schema.upgrade_sqlite(conn, steps[:3])
+    conn.execute("INSERT INTO datastores (id, username, name, rev) VALUES (1, 'alice', "
+                 "'contacts', 1)")
+    conn.execute("INSERT INTO items (id, ds_id, rev, content_type, data, fingerprint) "
+                 "VALUES (7, 1, 1, ?, ?, 'previous-definition')", (VCARD, QP_CARD))
+    conn.close()
+    store = SQLiteStore(path)
+    try:
+        with store.transaction() as tx:
+            tx.put_account(Account(username="alice", secret=make_secret("alice", "secret")))
+            [old] = tx.list_items_without_fingerprint("alice", "contacts")
+        client = SimClient(SyncServer(ServerSettings(), store), device_id="new-phone")
+        client.items = {"x1": QP_CARD.replace(b"=\r\n", b"").decode()}
+        client.sync(201)
+        assert count(store, "contacts") == 1
+        with store.transaction() as tx:
+            assert tx.get_map("new-phone", "alice", "contacts") == {"x1": old.guid}
+            assert tx.list_items_without_fingerprint("alice", "contacts") == []
+    finally:
+        store.close()
