@@ -1,6 +1,7 @@
 """The commands both engines build: an item command from an operation (ops.py), the
 Status answering a received command, and the Alerts that steer a package (222 next
-message, 223 an object never completed; omads-protocol.md §3.3, §3.7).
+message, 223 an object never completed; omads-protocol.md §3.3, §3.7); and the
+datastore a received sync Alert names.
 
 Item commands are addressed as the server sends them (Add: Source; Replace: Target and
 Source; Delete: Target); the client re-addresses them (client/outgoing.client_form).
@@ -59,6 +60,15 @@ def header_status(hdr: SyncHdr, code: int, chal=None) -> Status:
                   target_refs=(hdr.target.loc_uri,) if hdr.target else (),
                   source_refs=(hdr.source.loc_uri,) if hdr.source else (), data=int(code),
                   chal=chal)
+
+
+def alert_datastore_uri(alert: Alert) -> str | None:
+    """The datastore LocURI a sync Alert names: its Item's Target, else its Source
+    (Sony Ericsson C510 sends Source only)."""
+    if not alert.items:
+        return None
+    item = alert.items[0]
+    return item.target_uri or item.source_uri
 
 
 def next_message_alert(target: str, source: str) -> Alert:

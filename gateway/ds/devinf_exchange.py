@@ -17,6 +17,7 @@ from gateway.ds.ctcaps import ctcap_for
 from gateway.ds.settings import ServerSettings, normalize_uri
 from gateway.store.base import Device
 from gateway.syncml import codec
+from gateway.syncml.codes import ALL_SYNC_TYPES
 from gateway.syncml.devinf import CTInfo, DataStore, DevInf, FilterCap
 from gateway.syncml.metinf import Meta
 from gateway.syncml.model import Get, Item, Location, Results
@@ -50,7 +51,7 @@ def server_devinf(settings: ServerSettings, ver_dtd: str = "1.2", *,
             rx_pref=infos[0] if infos else None, rx=tuple(infos[1:]),
             tx_pref=infos[0] if infos else None, tx=tuple(infos[1:]),
             ctcaps=ds_caps if (with_ctcaps and ver_dtd == "1.2") else (),
-            sync_cap=(1, 2, 3, 4, 5, 6, 7),
+            sync_cap=ALL_SYNC_TYPES,
             filter_rx=(FILTER_RX,) if ver_dtd not in ("1.0", "1.1") else (),
             filter_caps=filter_caps(ds_caps, with_props=with_ctcaps)
             if ver_dtd not in ("1.0", "1.1") else ()))
@@ -76,16 +77,27 @@ def filter_caps(ctcaps, *, with_props: bool = True) -> tuple[FilterCap, ...]:
         if with_props else ()) for cap in ctcaps)
 
 
+def asked_uri(get: Get, ver_dtd: str) -> str:
+    """The DevInf URI a Get names (ours of ``ver_dtd`` when it names none)."""
+    return next((i.target_uri for i in get.items if i.target_uri), None) or devinf_uri(ver_dtd)
+
+
+def results(get: Get, msg_ref: str, devinf: DevInf, *, ver_dtd: str, encoding: str) -> Results:
+    """The Results answering a Get of our DevInf (either engine's)."""
+    return Results(cmd_ref=get.cmd_id, msg_ref=msg_ref, meta=Meta(type=devinf_type(encoding)),
+                   items=(Item(source=Location(loc_uri=asked_uri(get, ver_dtd)), data=devinf),))
+
+
 def results_for_get(settings: ServerSettings, get: Get, msg_ref: str, ver_dtd: str,
                     encoding: str, *, with_ctcaps: bool = True) -> Results:
-    uri = next((i.target_uri for i in get.items if i.target_uri), None) or devinf_uri(ver_dtd)
-    asked = VERDTD_FOR_URI.get("./" + normalize_uri(uri), ver_dtd)
-    return Results(cmd_ref=get.cmd_id, msg_ref=msg_ref, meta=Meta(type=devinf_type(encoding)),
-                   items=(Item(source=Location(loc_uri=uri),
-                               data=server_devinf(settings, asked, with_ctcaps=with_ctcaps)),))
+    """The server's Results: our DevInf in the version the Get's URI names."""
+    asked = VERDTD_FOR_URI.get("./" + normalize_uri(asked_uri(get, ver_dtd)), ver_dtd)
+    return results(get, msg_ref, server_devinf(settings, asked, with_ctcaps=with_ctcaps),
+                   ver_dtd=ver_dtd, encoding=encoding)
 
 
-def get_client_devinf(ver_dtd: str, encoding: str) -> Get:
+def get_devinf(ver_dtd: str, encoding: str) -> Get:
+    """A Get of the peer's DevInf (either engine's)."""
     return Get(meta=Meta(type=devinf_type(encoding)),
                items=(Item(target=Location(loc_uri=devinf_uri(ver_dtd))),))
 

@@ -51,6 +51,7 @@ _CLIENT_FORM = {
 SYNC_TYPE_FOR_ALERT = {AlertCode(200 + i): i + 1 for i in range(6)}
 ALERT_FOR_SYNC_TYPE = {v: k for k, v in SYNC_TYPE_FOR_ALERT.items()}
 SYNC_TYPE_SERVER_ALERTED = 7
+ALL_SYNC_TYPES = (*sorted(SYNC_TYPE_FOR_ALERT.values()), SYNC_TYPE_SERVER_ALERTED)   # 1..7
 
 
 class StatusCode(IntEnum):

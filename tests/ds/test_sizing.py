@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from gateway.ds.commands import item_command
-from gateway.ds.devinf_exchange import get_client_devinf, results_for_get
+from gateway.ds.devinf_exchange import get_devinf, results_for_get
 from gateway.ds.packaging import Packer, number
 from gateway.ds.settings import ServerSettings
 from gateway.ds.sizing import CommandTrees, Unmeasurable
@@ -60,7 +60,7 @@ def commands() -> list:
                                     source=Location(loc_uri="http://gw/sync")),)),
         Map(target=Location(loc_uri="./contacts"), source=Location(loc_uri="contacts"),
             map_items=(MapItem(target=Location(loc_uri="d1"), source=Location(loc_uri="1")),)),
-        get_client_devinf("1.2", codec.WBXML),
+        get_devinf("1.2", codec.WBXML),
         Sync(target=Location(loc_uri="./contacts"), source=Location(loc_uri="contacts"),
              number_of_changes=3),
         Sync(target=Location(loc_uri="./contacts"), source=Location(loc_uri="contacts"),
@@ -95,7 +95,7 @@ def test_estimate_matches_for_any_text(text, luid):
 
 
 def test_nested_devinf_is_measured_by_encoding():
-    get = replace(get_client_devinf("1.2", codec.WBXML), cmd_id="4")
+    get = replace(get_devinf("1.2", codec.WBXML), cmd_id="4")
     results = results_for_get(ServerSettings(), get, "1", "1.2", codec.WBXML)
     with pytest.raises(Unmeasurable):
         CommandTrees(codec.WBXML).size(results)
@@ -110,7 +110,7 @@ def test_nested_devinf_is_measured_by_encoding():
 @pytest.mark.parametrize("encoding", ENCODINGS)
 @pytest.mark.parametrize("final", [True, False])
 def test_message_from_cached_trees_equals_model_encoding(encoding, final):
-    get = replace(get_client_devinf("1.2", encoding), cmd_id="4")
+    get = replace(get_devinf("1.2", encoding), cmd_id="4")
     cmds = commands() + [results_for_get(ServerSettings(), get, "1", "1.2", encoding)]
     trees = CommandTrees(encoding)
     for cmd in cmds:                      # measured first, as the packer does

@@ -33,7 +33,7 @@ from typing import Callable
 from gateway.ds.anchors import new_anchor
 from gateway.ds.client import outgoing as client_outgoing
 from gateway.ds.client.auth import ClientAuth
-from gateway.ds.client.devinf import get_devinf, put_devinf
+from gateway.ds.client.devinf import put_devinf
 from gateway.ds.client.errors import ClientError, ProtocolError, SyncFailed
 from gateway.ds.client.events import Event, Exchanged, ModeSettled, SessionEnded, Suspend
 from gateway.ds.client.incoming import Inbound, Reply, ServerInfo, apply_command, apply_status
@@ -42,6 +42,7 @@ from gateway.ds.client.settings import ClientSettings
 from gateway.ds.client.state import ClientState, ResumeInfo
 from gateway.ds.client.store import LocalStore
 from gateway.ds.commands import next_message_alert
+from gateway.ds.devinf_exchange import get_devinf
 from gateway.ds.modes import MODES
 from gateway.ds.ops import Op, OpQueue
 from gateway.ds.packaging import Packer, SyncSource
@@ -223,7 +224,7 @@ class ClientSession:
         self.pkg = 1
         cmds: list = [put_devinf(self.settings)]
         if self.settings.url not in self.state.server_devinf or self.devinf_only:
-            cmds.append(get_devinf(self.settings))
+            cmds.append(get_devinf(self.settings.ver_dtd, self.settings.encoding))
         for run in self.runs.values():
             cmds.append(Alert(data=run.asked, items=(Item(
                 target=Location(loc_uri=run.remote_uri), source=Location(loc_uri=run.local_uri),

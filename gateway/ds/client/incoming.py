@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 
 from gateway.ds import commands
 from gateway.ds.client import items as client_items
-from gateway.ds.client.devinf import results_for
+from gateway.ds.client.devinf import client_devinf
 from gateway.ds.client.run import DatastoreRun, run_for
 from gateway.ds.client.settings import ClientSettings
 from gateway.ds.client.state import ClientState
-from gateway.ds.devinf_exchange import devinf_of_items, is_devinf_uri
+from gateway.ds.devinf_exchange import devinf_of_items, is_devinf_uri, results
 from gateway.ds.modes import MODES
 from gateway.ds.ops import ADD, DELETE, Op
 from gateway.syncml import codec
@@ -150,8 +150,8 @@ def _restart_chunk(inb: Inbound, cmd: Alert) -> None:
 
 def _sync_alert(inb: Inbound, alert: Alert) -> None:
     item = alert.items[0] if alert.items else None
-    uri = (item.target_uri or item.source_uri) if item is not None else ""
-    run = run_for(inb.runs, uri or "")
+    uri = commands.alert_datastore_uri(alert) or ""
+    run = run_for(inb.runs, uri)
     if run is None:
         inb.reply.status(alert, "Alert", StatusCode.NOT_FOUND, target=uri)
         return
@@ -202,7 +202,9 @@ def _get(inb: Inbound, cmd: Get) -> None:
         inb.reply.status(cmd, "Get", StatusCode.NOT_FOUND, target=uri)
         return
     inb.reply.status(cmd, "Get", StatusCode.OK, target=uri)
-    inb.reply.commands.append(results_for(inb.settings, cmd, inb.reply.msg_id))
+    s = inb.settings
+    inb.reply.commands.append(results(cmd, inb.reply.msg_id, client_devinf(s),
+                                      ver_dtd=s.ver_dtd, encoding=s.encoding))
 
 
 COMMANDS = {Alert: _alert, Sync: _sync, Put: _devinf, Results: _devinf, Get: _get}

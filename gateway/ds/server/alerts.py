@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from gateway.ds import devinf_exchange, filters
 from gateway.ds.anchors import new_anchor
+from gateway.ds.commands import alert_datastore_uri
 from gateway.ds.fieldfilter import field_names
 from gateway.ds.modes import MODES, Sends
 from gateway.ds.server.context import MessageContext
@@ -24,13 +25,6 @@ from gateway.syncml.metinf import Anchor, Meta
 from gateway.syncml.model import Alert, Filter, Item, Location
 
 RESUME_KEEP = 7 * 86400.0
-
-
-def alert_datastore_uri(alert: Alert) -> str | None:
-    if not alert.items:
-        return None
-    item = alert.items[0]
-    return item.target_uri or item.source_uri     # Sony Ericsson C510: Source only
 
 
 def handle_sync_alert(ctx: MessageContext, alert: Alert, client_devinf) -> None:

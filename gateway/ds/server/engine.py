@@ -14,7 +14,7 @@ from typing import Callable
 
 from gateway.ds import devinf_exchange
 from gateway.ds.auth import Authenticator
-from gateway.ds.commands import header_status, next_message_alert
+from gateway.ds.commands import alert_datastore_uri, header_status, next_message_alert
 from gateway.ds.hmac import HmacHeader
 from gateway.ds.ops import OpQueue
 from gateway.ds.packaging import Packer, SyncSource, status_only
@@ -132,7 +132,7 @@ class Engine:
         alerts_ = [c for c in msg.commands if isinstance(c, Alert)]
         if cred is None:
             cred = next((a.cred for a in alerts_ if a.cred is not None), None)
-        dss = [self.settings.datastore(alerts.alert_datastore_uri(a)) for a in alerts_
+        dss = [self.settings.datastore(alert_datastore_uri(a)) for a in alerts_
                if a.data in SYNC_ALERTS]
         anonymous_ok = bool(dss) and all(d is not None and d.allow_anonymous for d in dss)
         loc_name = hdr.source.loc_name if hdr.source else None
@@ -239,7 +239,7 @@ class Engine:
         devinf = devinf_exchange.load_client_devinf(ctx.tx, st.device_id, self.settings.limits)
         if devinf is None and st.datastores and not st.sent_get_devinf:
             st.sent_get_devinf = True
-            ctx.commands.append(devinf_exchange.get_client_devinf(st.ver_dtd, ctx.encoding))
+            ctx.commands.append(devinf_exchange.get_devinf(st.ver_dtd, ctx.encoding))
         elif devinf is not None:
             st.client_large_objs = devinf.support_large_objs
         return devinf
