@@ -20,8 +20,8 @@ from typing import Any, IO
 from gateway.admin.errors import CommandError
 from gateway.config import ConfigError, load_settings
 from gateway.notifier.payload import PayloadError, resolve_datastores
-from gateway.store.notifications import SAN_FORMS, KINDS, NotifyDevice, parse_route
-from gateway.store.sqlite.notifications import SQLiteNotifications, ensure_schema
+from gateway.store.notifications import (SAN_FORMS, KINDS, NotifyDevice, notification_store,
+                                         parse_route)
 
 __all__ = ["ACTIONS", "add_commands", "run"]
 
@@ -90,9 +90,9 @@ def run(args: Any, store: Any, out: IO[str]) -> None:
             except ValueError as e:
                 raise CommandError(str(e)) from None
         names = _datastores(args)
-    ensure_schema(store)
-    with store.transaction() as tx:
-        q = SQLiteNotifications(tx)
+    queues = notification_store(store)
+    queues.ensure_schema()
+    with queues.transaction() as (_tx, q):
         if args.action == "notify":
             n, new = q.enqueue(device_id=args.device_id, datastores=names, via=via,
                                now=time.time(), origin="admin")

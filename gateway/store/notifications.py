@@ -11,18 +11,24 @@ are left) when one was not; ``report`` and ``report_time`` hold the reports' tex
 With no final report within the timeout it stays ``sent`` (never re-sent: the SMS may
 have arrived) and ``report`` says so; a later report still settles it.
 A device's routes (``Route``: carrier kind + its address there) are tried in order.
+
+The interface: ``NotificationQueue`` holds the operations, inside one store transaction;
+``NotificationStore`` is where a store keeps its queue. A store driver offers it as
+``store.notifications()`` (gateway/store/sqlite/notifications.py for SQLite), the one place a
+queue is built; ``notification_store(store)`` asks for it.
 """
 
 from __future__ import annotations
 
 import re
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from gateway.notify.dlr import Outcome, Report
+from gateway.store.base import StoreError, StoreTransaction
 
 QUEUED, SENT, DELIVERED, FAILED = "queued", "sent", "delivered", "failed"
-STATES = (QUEUED, SENT, DELIVERED, FAILED)
 
 # Carrier kinds and what their address is (an MSISDN for the SMS carriers).
 SMS_KINDS = ("modem", "kannel", "pap")
@@ -192,3 +198,21 @@ class NotificationQueue(Protocol):
     def get_watermark(self, device_id: str, username: str, datastore: str) -> int:
         """The revision up to which changes were already notified (0: none)."""
     def set_watermark(self, device_id: str, username: str, datastore: str, rev: int) -> None: ...
+
+
+class NotificationStore(Protocol):
+    """A store's notification queue: its tables, and transactions that hold both the
+    store's operations and the queue's (they commit or roll back together)."""
+
+    def ensure_schema(self) -> int:
+        """Create or upgrade the queue's tables; their version."""
+    def transaction(self) -> AbstractContextManager[tuple[StoreTransaction, NotificationQueue]]:
+        """One store transaction and the queue on it."""
+
+
+def notification_store(store: Any) -> NotificationStore:
+    """The notification queue kept in ``store``'s database (StoreError if it has none)."""
+    offer = getattr(store, "notifications", None)
+    if offer is None:
+        raise StoreError(f"{type(store).__name__} keeps no notification queue")
+    return offer()

@@ -15,7 +15,6 @@ from gateway.notify import san as sanlib
 from gateway.notify import wsp
 from gateway.store.notifications import NotifyDevice, parse_route
 from gateway.store.sqlite.store import SQLiteStore
-from gateway.store.sqlite.notifications import SQLiteNotifications, ensure_schema
 from gateway.transport.notify.carriers.base import CarrierError, Sent
 from gateway.config.notify import NotifySettings
 
@@ -31,7 +30,7 @@ def sync_run(f: Any, *args: Any) -> Deferred:
 
 def open_store(tmp_path: Path) -> SQLiteStore:
     store = SQLiteStore(tmp_path / "omads.sqlite")
-    ensure_schema(store)
+    store.notifications().ensure_schema()
     return store
 
 
@@ -48,8 +47,8 @@ def settings(**kw: Any) -> NotifySettings:
 
 
 def queue(store: SQLiteStore, fn: Any) -> Any:
-    with store.transaction() as tx:
-        return fn(SQLiteNotifications(tx))
+    with store.notifications().transaction() as (_tx, q):
+        return fn(q)
 
 
 class FakeCarrier:

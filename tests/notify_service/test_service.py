@@ -10,7 +10,8 @@ from gateway.ds.settings import DEFAULT_DATASTORES
 from gateway.store.base import Account, Device, SyncState
 from gateway.store.notifications import DELIVERED, FAILED, QUEUED, SENT
 from gateway.transport.notify.carriers.base import Sent
-from gateway.transport.notify.service import NotifyService, day_start, resolve_routes
+from gateway.notifier.claim import day_start, resolve_routes
+from gateway.transport.notify.service import NotifyService
 from tests.notify_service.helpers import (FakeCarrier, check_push, check_san, device,
                                           open_store, queue, settings, sync_run)
 

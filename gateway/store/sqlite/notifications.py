@@ -6,24 +6,27 @@ row ``schema``): ``ensure_schema(store)`` applies the steps below inside one
 once; step 1 is all ``CREATE … IF NOT EXISTS``, step 2 adds the delivery-report columns).
 They are not among the numbered files of ``schema/sqlite/``: those run when the store
 opens, before these tables exist. ``SQLiteNotifications(tx)`` runs the operations on the
-connection of an open transaction, so they commit or roll back with it.
+connection of an open transaction, so they commit or roll back with it;
+``SQLiteNotificationStore(store)`` (what ``SQLiteStore.notifications()`` returns) is the
+``NotificationStore`` the gateway uses, and the one place that builds them.
 """
 
 from __future__ import annotations
 
 import secrets
 import sqlite3
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 from gateway.notify import dlr
 from gateway.notify.dlr import Outcome, PartReport, Report
-from gateway.store.base import Store, StoreError
+from gateway.store.base import Store, StoreError, StoreTransaction
 from gateway.store.notifications import (
     DELIVERED, FAILED, QUEUED, SENT, Notification, NotifyDevice, merge_datastores, parse_route,
 )
 from gateway.store.sqlite.tx import store_error
 
-__all__ = ["SQLiteNotifications", "ensure_schema", "SCHEMA_STEPS"]
+__all__ = ["SQLiteNotificationStore", "SQLiteNotifications", "ensure_schema", "SCHEMA_STEPS"]
 
 # Step N brings the notify tables from version N-1 to N.
 SCHEMA_STEPS: tuple[str, ...] = (
@@ -157,6 +160,21 @@ def _sql(method):
     wrapper.__name__ = method.__name__
     wrapper.__doc__ = method.__doc__
     return wrapper
+
+
+class SQLiteNotificationStore:
+    """``NotificationStore`` in an SQLite store's database."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def ensure_schema(self) -> int:
+        return ensure_schema(self.store)
+
+    @contextmanager
+    def transaction(self) -> Iterator[tuple[StoreTransaction, "SQLiteNotifications"]]:
+        with self.store.transaction() as tx:
+            yield tx, SQLiteNotifications(tx)
 
 
 class SQLiteNotifications:

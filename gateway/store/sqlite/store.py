@@ -19,6 +19,7 @@ from typing import Iterator
 
 from gateway.store import schema
 from gateway.store.base import StoreError
+from gateway.store.sqlite.notifications import SQLiteNotificationStore
 from gateway.store.sqlite.tx import SQLiteTransaction, guid_for, id_for, store_error
 
 __all__ = ["SQLiteStore", "SQLiteTransaction", "guid_for", "id_for"]
@@ -64,6 +65,10 @@ class SQLiteStore:
     @property
     def path(self) -> str:
         return self._path
+
+    def notifications(self) -> SQLiteNotificationStore:
+        """The notification queue in this database (gateway/store/notifications.py)."""
+        return SQLiteNotificationStore(self)
 
     def _thread_connection(self) -> _ThreadConnection:
         holder: _ThreadConnection | None = getattr(self._local, "holder", None)
