@@ -19,6 +19,8 @@ run: $(STAMP)
 	mkdir -p var
 	$(BIN)/twistd -n --pidfile= omads-gateway --config $(CONFIG)
 
+# lint-imports checks the layers, the pure config and notifier, and import cycles between
+# siblings; tests/test_import_cycles.py also those through a package's __init__.
 test: $(STAMP) debian-test-deps
 	$(BIN)/lint-imports
 	$(BIN)/ruff check --select F --output-format concise gateway tests bench
@@ -27,6 +29,7 @@ test: $(STAMP) debian-test-deps
 lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/ruff check --select F --output-format concise gateway tests bench
+	$(BIN)/python -m pytest -q tests/test_import_cycles.py
 
 venv: $(STAMP)
 
