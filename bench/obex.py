@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.peers import cpu_seconds  # noqa: E402
 from gateway.ds.server.handler import Response
 from gateway.obex import ClientConfig, ObexClient  # noqa: E402
-from gateway.obex.events import ConnectRequest, Connected, Response as ObexResponse  # noqa: E402
+from gateway.obex.events import (ConnectRequest, Connected, Disconnect, GetRequest,  # noqa: E402
+                                 PutRequest, Response as ObexResponse)
 from gateway.obex.constants import TARGET_SYNCML_SYNC  # noqa: E402
 from gateway.syncml import codec  # noqa: E402
 from gateway.syncml.model import Status  # noqa: E402
@@ -77,7 +78,7 @@ class ObexLink:
             if event is not None:
                 return event
             chunk = self.sock.recv(65536)
-            self.core.receive_data(chunk)
+            self.core.receive_data(chunk, time.monotonic())
             out = self.core.data_to_send()
             if out:
                 self.sock.sendall(out)
@@ -85,16 +86,17 @@ class ObexLink:
     def handle(self, request) -> Response:
         if self.sock is None:
             self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=300)
-            self.core = ObexClient(ClientConfig(max_packet_length=0xFFFF))
+            self.core = ObexClient(ClientConfig(max_packet_length=0xFFFF), now=time.monotonic())
             assert isinstance(self._wait(self.core.send(ConnectRequest(
-                target=TARGET_SYNCML_SYNC))), Connected)
-        put = self._wait(self.core.put(request.content_type, request.body))
+                target=TARGET_SYNCML_SYNC), time.monotonic())), Connected)
+        put = self._wait(self.core.send(PutRequest(type=request.content_type, body=request.body),
+                                        time.monotonic()))
         assert isinstance(put, ObexResponse) and put.ok, put
-        got = self._wait(self.core.get(request.content_type))
+        got = self._wait(self.core.send(GetRequest(type=request.content_type), time.monotonic()))
         assert got.ok, got
         ended = _ended(got.body, request.content_type)
         if ended:
-            self._wait(self.core.disconnect())
+            self._wait(self.core.send(Disconnect(), time.monotonic()))
             self.sock.close()
             self.sock = None
         return Response(body=got.body, content_type=request.content_type,

@@ -1,9 +1,11 @@
 """An AT-command GSM modem driver without I/O (3GPP TS 27.007 / 27.005, PDU mode).
 
-Verbs: ``start(now)``, ``send_pdu(pdu_hex, length, now) -> request id``,
-``receive_data(data, now)`` (``b""`` is EOF), ``next_event()``, ``data_to_send()``,
-``next_deadline()``, ``handle_timeout(now)``. One command is in flight at a time; the rest
-queue. Startup: ``AT``, ``ATE0``, ``AT+CPIN?`` (``AT+CPIN="<pin>"`` if asked and configured),
+Verbs (those of every core): ``send(Start(), now)``, ``send(SubmitPdu(request_id=...,
+pdu_hex=..., length=...), now)`` (``send`` returns the bytes queued, as ``data_to_send()``),
+``receive_data(data, now)`` (``b""`` is EOF), ``next_event()`` / ``events()``,
+``data_to_send()``, ``next_deadline()``, ``handle_timeout(now)``. Lines are read by the one
+AT line reader, :mod:`gateway.at`. One command is in flight at a time; the rest queue.
+Startup: ``AT``, ``ATE0``, ``AT+CPIN?`` (``AT+CPIN="<pin>"`` if asked and configured),
 ``AT+CMGF=0`` and optionally ``AT+CNMI``. ``AT+CMGS=<n>`` waits for the ``> `` prompt (no line
 end follows it), then sends the PDU and Ctrl-Z. A timed-out command sends ESC, which
 abandons a pending prompt, and the machine then waits briefly for a stray final result.
@@ -14,18 +16,21 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum, auto
 
+from gateway.at import FinalResult, LineBuffer, final_result
 from gateway.notify.errors import SMSDecodeError
 from gateway.notify.modem_events import (CommandFailed, CommandTimeout, Event, ModemConfig,
                                          ModemFailed, ModemReady, SmsFailed, SmsReceived,
-                                         SmsSent)
+                                         SmsSent, Start, SubmitPdu)
 from gateway.notify.sms import decode_hex
 from gateway.syncml.errors import LocalProtocolError
 
 __all__ = ["CommandFailed", "CommandTimeout", "Event", "Modem", "ModemConfig", "ModemFailed",
-           "ModemReady", "SmsFailed", "SmsReceived", "SmsSent", "Phase", "Link"]
+           "ModemReady", "SmsFailed", "SmsReceived", "SmsSent", "Start", "SubmitPdu", "Phase",
+           "Link"]
 
 CTRL_Z = b"\x1a"
 ESC = b"\x1b"
@@ -118,7 +123,6 @@ STARTUP_KINDS = frozenset({Kind.STARTUP, Kind.PIN_QUERY, Kind.PIN, Kind.OPTIONAL
 # Unsolicited result codes that carry nothing for us (TS 27.007 §5-§8).
 IGNORED_URCS = ("RING", "+CRING", "NO CARRIER", "+CLIP:", "+CREG:", "+CGREG:", "+CDSI:",
                 "+CIEV:", "+CUSD:", "+CBM:", "+CDS:", "^", "*")
-_FINAL_ERROR = re.compile(r"^(ERROR|\+CM[ES] ERROR:\s*(.*))$")
 _CMTI = re.compile(r'^\+CMTI:\s*"?([^",]*)"?\s*,\s*(\d+)')
 _CMGS = re.compile(r"^\+CMGS:\s*(\d+)")
 
@@ -133,17 +137,25 @@ class Modem:
         self._queue: deque[_Command] = deque()
         self._current: _Command | None = None
         self._deadline: float | None = None
-        self._buf = bytearray()
+        self._lines = LineBuffer()
         self._out = bytearray()
         self._events: deque[Event] = deque()
-        self._next_id = 1
         self._cmt_pending = False
         self.max_line = 1024
 
     # -- public verbs -----------------------------------------------------------------------
 
-    def start(self, now: float) -> None:
-        """(Re)run the startup sequence; queued submissions wait for it."""
+    def send(self, command: Start | SubmitPdu, now: float) -> bytes:
+        """Act on a command; returns all bytes queued so far (as ``data_to_send()``)."""
+        if isinstance(command, Start):
+            self._start(now)
+        elif isinstance(command, SubmitPdu):
+            self._submit(command, now)
+        else:
+            raise LocalProtocolError(f"the modem cannot send {type(command).__name__}")
+        return self.data_to_send()
+
+    def _start(self, now: float) -> None:
         self._phase(Input.START)
         c = self.config
         steps = [_Command(kind=Kind.STARTUP, line="AT", timeout=c.command_timeout),
@@ -156,33 +168,35 @@ class Modem:
         self._queue.extendleft(reversed(steps))
         self._pump(now)
 
-    def send_pdu(self, pdu_hex: str, length: int, now: float) -> int:
-        """Queue one SMS-SUBMIT; returns the request id its SmsSent/SmsFailed will carry."""
-        if not 0 < length <= 176 or not re.fullmatch(r"(?:[0-9A-Fa-f]{2})+", pdu_hex):
-            raise ValueError("send_pdu needs a hex PDU and its TPDU length")
-        rid = self._next_id
-        self._next_id += 1
+    def _submit(self, command: SubmitPdu, now: float) -> None:
+        rid = command.request_id
+        current = [] if self._current is None else [self._current]
+        if any(q.kind is Kind.SUBMIT and q.request_id == rid for q in [*current, *self._queue]):
+            raise LocalProtocolError(f"request id {rid} is already pending")
         if self.phase is Phase.FAILED:
             self._events.append(SmsFailed(request_id=rid, reason="modem not ready"))
-            return rid
-        self._queue.append(_Command(kind=Kind.SUBMIT, line=f"AT+CMGS={length}",
-                                    timeout=self.config.prompt_timeout, pdu=pdu_hex.upper(),
-                                    request_id=rid))
+            return
+        self._queue.append(_Command(kind=Kind.SUBMIT, line=f"AT+CMGS={command.length}",
+                                    timeout=self.config.prompt_timeout,
+                                    pdu=command.pdu_hex.upper(), request_id=rid))
         self._pump(now)
-        return rid
 
     def receive_data(self, data: bytes, now: float) -> None:
         if not data:
             self._lost("modem connection closed")
             return
-        self._buf += data
+        self._lines.feed(data)
         while self._step(now):
             pass
-        if len(self._buf) > self.max_line:
-            del self._buf[:-self.max_line]      # a runaway line: keep only its tail
+        if len(self._lines) > self.max_line:
+            self._lines.discard(keep=self.max_line)      # a runaway line: keep only its tail
 
     def next_event(self) -> Event | None:
         return self._events.popleft() if self._events else None
+
+    def events(self) -> Iterator[Event]:
+        while self._events:
+            yield self._events.popleft()
 
     def data_to_send(self) -> bytes:
         out = bytes(self._out)
@@ -244,7 +258,7 @@ class Modem:
             self._events.append(SmsFailed(request_id=cmd.request_id, reason=reason))
         self._current = None
         self._deadline = None
-        self._buf.clear()
+        self._lines.discard()
         self._cmt_pending = False
         self._link(Input.RESET)
         self._fail(reason)
@@ -265,22 +279,13 @@ class Modem:
 
     def _step(self, now: float) -> bool:
         """Consume one prompt or line from the buffer; False when more data is needed."""
-        if self.link is Link.WAIT_PROMPT:
-            stripped = self._buf.lstrip(b"\r\n")
-            if stripped.startswith(b">"):
-                skip = len(self._buf) - len(stripped) + 1
-                if stripped[1:2] == b" ":
-                    skip += 1
-                del self._buf[:skip]
-                self._on_prompt(now)
-                return True
-        ends = [i for i in (self._buf.find(b"\r"), self._buf.find(b"\n")) if i >= 0]
-        if not ends:
+        if self.link is Link.WAIT_PROMPT and self._lines.take_prompt():
+            self._on_prompt(now)
+            return True
+        line = self._lines.next_line()
+        if line is None:
             return False
-        end = min(ends)
-        raw = bytes(self._buf[:end])
-        del self._buf[:end + 1]
-        self._on_line(raw.decode("latin-1").strip(" \x00"), now)
+        self._on_line(line, now)
         return True
 
     def _on_prompt(self, now: float) -> None:
@@ -327,8 +332,8 @@ class Modem:
             return
         if upper.startswith(IGNORED_URCS):
             return
-        final = upper == "OK" or _FINAL_ERROR.match(upper)
-        if not final:
+        final = final_result(line)
+        if final is None:
             if cmd is not None:
                 cmd.info.append(line)
             return
@@ -338,34 +343,31 @@ class Modem:
         elif cmd is not None:
             self._current = None
             self._link(Input.FINAL)
-            self._finish(cmd, None if upper == "OK" else line)
+            self._finish(cmd, None if final.ok else final)
         self._pump(now)
 
     # -- per-command results --------------------------------------------------------------------
 
-    def _finish(self, cmd: _Command, error: str | None) -> None:
+    def _finish(self, cmd: _Command, error: FinalResult | None) -> None:
         if cmd.kind is Kind.SUBMIT:
             self._finish_submit(cmd, error)
         elif cmd.kind in STARTUP_KINDS:
-            self._finish_startup(cmd, error)
+            self._finish_startup(cmd, None if error is None else error.line)
         elif error is not None:
-            self._events.append(CommandFailed(command=cmd.line, error=error))
+            self._events.append(CommandFailed(command=cmd.line, error=error.line))
         elif cmd.kind is Kind.READ:
             if cmd.read_pdu is not None:
                 self._events.append(SmsReceived(pdu=cmd.read_pdu, index=cmd.index))
                 self._queue.append(_Command(kind=Kind.DELETE, line=f"AT+CMGD={cmd.index}",
                                             timeout=self.config.command_timeout))
 
-    def _finish_submit(self, cmd: _Command, error: str | None) -> None:
+    def _finish_submit(self, cmd: _Command, error: FinalResult | None) -> None:
         if error is None:
             mr = next((int(m.group(1)) for m in map(_CMGS.match, cmd.info) if m), -1)
             self._events.append(SmsSent(request_id=cmd.request_id, mr=mr))
             return
-        code = None
-        m = _FINAL_ERROR.match(error.upper())
-        if m and m.group(2) and m.group(2).strip().isdigit():
-            code = int(m.group(2))
-        self._events.append(SmsFailed(request_id=cmd.request_id, reason=error, cms_error=code))
+        self._events.append(SmsFailed(request_id=cmd.request_id, reason=error.line,
+                                      cms_error=error.code))
 
     def _finish_startup(self, cmd: _Command, error: str | None) -> None:
         if self.phase is not Phase.STARTING:

@@ -1,8 +1,39 @@
-"""Events and settings of the AT modem machine (``gateway.notify.modem``)."""
+"""Commands, events and settings of the AT modem machine (``gateway.notify.modem``)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+_HEX = re.compile(r"(?:[0-9A-Fa-f]{2})+")
+
+
+# -- commands: what the caller asks for, through ``Modem.send(command, now)`` ---------------
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Start:
+    """(Re)run the startup sequence; queued submissions wait for it."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SubmitPdu:
+    """One SMS-SUBMIT: the hex PDU (SMSC prefix + TPDU) and its TPDU length. Its
+    ``SmsSent``/``SmsFailed`` carry ``request_id``, which the caller chooses (unique among
+    the submissions not settled yet)."""
+
+    request_id: int
+    pdu_hex: str
+    length: int
+
+    def __post_init__(self) -> None:
+        if not 0 < self.length <= 176 or not _HEX.fullmatch(self.pdu_hex):
+            raise ValueError("SubmitPdu needs a hex PDU and its TPDU length")
+
+
+Command = Start | SubmitPdu
+
+
+# -- events -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -188,6 +188,24 @@ def parse_message(data: bytes, *, max_size: int = 65535, max_headers: int = 100,
     raise SIPDecodeError(f"bad start line {start[:60]!r}", offset=0)
 
 
+_CONTENT_LENGTH = re.compile(rb"^(?:content-length|l)[ \t]*:[ \t]*(\d+)[ \t]*$",
+                             re.IGNORECASE | re.MULTILINE)
+
+
+def split_stream(buffer: bytes) -> tuple[list[bytes], bytes]:
+    """Cut the complete messages off the front of a stream (TCP: each one ends after its
+    Content-Length, RFC 3261 §18.3; none means no body); returns them and the rest."""
+    messages = []
+    while (end := buffer.find(b"\r\n\r\n")) >= 0:
+        m = _CONTENT_LENGTH.search(buffer[:end])
+        size = end + 4 + (int(m.group(1)) if m else 0)
+        if len(buffer) < size:
+            break
+        messages.append(buffer[:size])
+        buffer = buffer[size:]
+    return messages, buffer
+
+
 def top_via_branch(msg: SipRequest | SipResponse) -> str | None:
     """The branch parameter of the first Via value."""
     via = msg.header("Via")

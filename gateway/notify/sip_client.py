@@ -3,14 +3,18 @@
 
 Timers: E retransmits over UDP at T1, 2·T1, ... capped at T2 (T2 in Proceeding); F ends
 the transaction after 64·T1; K absorbs response retransmissions for T4 (0 on TCP).
-Verbs: ``receive_data(datagram, now)``, ``datagrams_to_send()``, ``next_event()``,
-``next_deadline()``, ``handle_timeout(now)``. Randomness comes from an injected ``rng``.
+Verbs (those of every core, in their datagram form: one SIP message per item):
+``send(SendSan(body=...), now)`` and ``data_to_send()`` return the messages to send as a
+list; ``receive_data(message, now)`` takes one (``b""``: the TCP connection closed),
+``next_event()`` / ``events()``, ``next_deadline()``, ``handle_timeout(now)``. Randomness
+comes from an injected ``rng``.
 """
 
 from __future__ import annotations
 
 import random
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum, auto
 
@@ -34,9 +38,11 @@ class TxInput(Enum):
     TIMER_E = auto()
     TIMER_F = auto()
     TIMER_K = auto()
+    TRANSPORT_ERROR = auto()
 
 
-# RFC 3261 Figure 6 (non-INVITE client transaction).
+# RFC 3261 Figure 6 (non-INVITE client transaction); a transport error (here: the TCP
+# connection closed) ends it in every state.
 TX_TRANSITIONS: dict[tuple[TxState, TxInput], TxState] = {
     (TxState.TRYING, TxInput.PROVISIONAL): TxState.PROCEEDING,
     (TxState.TRYING, TxInput.FINAL): TxState.COMPLETED,
@@ -51,6 +57,7 @@ TX_TRANSITIONS: dict[tuple[TxState, TxInput], TxState] = {
     (TxState.COMPLETED, TxInput.TIMER_K): TxState.TERMINATED,
     (TxState.TERMINATED, TxInput.PROVISIONAL): TxState.TERMINATED,
     (TxState.TERMINATED, TxInput.FINAL): TxState.TERMINATED,
+    **{(state, TxInput.TRANSPORT_ERROR): TxState.TERMINATED for state in TxState},
 }
 
 
@@ -92,6 +99,11 @@ class ClientTransaction:
             self.timer_k = now + (0.0 if self.reliable else self.t4)
             return True
         return False
+
+    def transport_error(self) -> None:
+        """The connection is gone: the transaction ends, its timers stop."""
+        self._move(TxInput.TRANSPORT_ERROR)
+        self.timer_e = self.timer_f = self.timer_k = None
 
     def next_deadline(self) -> float | None:
         timers = [t for t in (self.timer_e, self.timer_f, self.timer_k) if t is not None]
@@ -161,6 +173,13 @@ class SipProvisional:
 SipEvent = SipDelivered | SipFailed | SipProvisional
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SendSan:
+    """The sender's one command: deliver ``body`` (the SAN) in a MESSAGE or NOTIFY."""
+
+    body: bytes
+
+
 def _token(rng: random.Random, bits: int = 64) -> str:
     return f"{rng.getrandbits(bits):0{bits // 4}x}"
 
@@ -168,11 +187,9 @@ def _token(rng: random.Random, bits: int = 64) -> str:
 class SanSender:
     """Delivers one SAN body in a MESSAGE/NOTIFY and follows it to a final outcome."""
 
-    def __init__(self, config: SipConfig, body: bytes, now: float, *, rng: random.Random):
-        if config.transport.upper() == "UDP" and len(body) > sip.MAX_UDP_MESSAGE - 500:
-            raise ValueError("SAN too large for a UDP MESSAGE; use TCP (RFC 3428 §4)")
+    def __init__(self, config: SipConfig, *, rng: random.Random):
         self.config = config
-        self.body = body
+        self.body = b""
         self._rng = rng
         self.call_id = f"{_token(rng, 96)}@{config.via_host}"
         self.from_tag = _token(rng, 32)
@@ -181,12 +198,25 @@ class SanSender:
         self._nc: dict[str, int] = {}
         self._events: deque[SipEvent] = deque()
         self.done = False
-        self.tx: ClientTransaction
+        self.tx: ClientTransaction | None = None
         self.branch = ""
         self.request: sip.SipRequest
-        self._send(now, ())
 
-    def _send(self, now: float, auth: tuple[tuple[str, str], ...]) -> None:
+    def send(self, command: SendSan, now: float) -> list[bytes]:
+        """Start the transaction; returns the messages to send (as ``data_to_send()``).
+        A body too large for UDP raises ValueError (RFC 3428 §4: use TCP)."""
+        if not isinstance(command, SendSan):
+            raise LocalProtocolError(f"the SAN sender cannot send {type(command).__name__}")
+        if self.tx is not None:
+            raise LocalProtocolError("one SanSender sends one SAN")
+        if self.config.transport.upper() == "UDP" and \
+                len(command.body) > sip.MAX_UDP_MESSAGE - 500:
+            raise ValueError("SAN too large for a UDP MESSAGE; use TCP (RFC 3428 §4)")
+        self.body = command.body
+        self._request(now, ())
+        return self.data_to_send()
+
+    def _request(self, now: float, auth: tuple[tuple[str, str], ...]) -> None:
         c = self.config
         self.branch = sip.BRANCH_MAGIC + _token(self._rng, 64)
         extra = sip.san_headers(method=c.method, accept_contact=c.accept_contact,
@@ -202,8 +232,16 @@ class SanSender:
     # -- verbs --------------------------------------------------------------------------------
 
     def receive_data(self, datagram: bytes, now: float) -> None:
-        """One datagram from the network; stray or unparsable ones raise SIPDecodeError
-        (the caller logs and drops them; the transaction is unaffected)."""
+        """One message from the network (``b""``: the connection closed); stray or
+        unparsable ones raise SIPDecodeError (the caller logs and drops them; the
+        transaction is unaffected)."""
+        if self.tx is None:
+            raise LocalProtocolError("send(SendSan(...)) first")
+        if not datagram:
+            self.tx.transport_error()
+            if not self.done:
+                self._finish(SipFailed(status=None, reason="connection closed"))
+            return
         msg = sip.parse_message(datagram)
         if not isinstance(msg, sip.SipResponse):
             raise SIPDecodeError(f"expected a response, got {msg.method}")
@@ -221,18 +259,24 @@ class SanSender:
         else:
             self._finish(SipFailed(status=msg.status, reason=msg.reason))
 
-    def datagrams_to_send(self) -> list[bytes]:
+    def data_to_send(self) -> list[bytes]:
+        if self.tx is None:
+            return []
         out, self.tx.outbox = self.tx.outbox, []
         return out
 
     def next_event(self) -> SipEvent | None:
         return self._events.popleft() if self._events else None
 
+    def events(self) -> Iterator[SipEvent]:
+        while self._events:
+            yield self._events.popleft()
+
     def next_deadline(self) -> float | None:
-        return self.tx.next_deadline()
+        return None if self.tx is None else self.tx.next_deadline()
 
     def handle_timeout(self, now: float) -> None:
-        if self.tx.handle_timeout(now) and not self.done:
+        if self.tx is not None and self.tx.handle_timeout(now) and not self.done:
             self._finish(SipFailed(status=None, reason="timeout (timer F)"))
 
     # -- internals ------------------------------------------------------------------------
@@ -263,5 +307,5 @@ class SanSender:
             return False
         self.auth_attempts += 1
         self.cseq += 1
-        self._send(now, tuple(auth))
+        self._request(now, tuple(auth))
         return True

@@ -149,7 +149,7 @@ class Reassembler:
         return len(self._pending)
 
     def add(self, *, sender: str, udh: UserDataHeader | None, data: bytes,
-            now: float = 0.0) -> Reassembled | None:
+            now: float) -> Reassembled | None:
         """Add one part; returns the whole message once every part is in."""
         ports = udh.ports if udh else None
         concat = udh.concat if udh else None

@@ -2,16 +2,10 @@
 
 Codec: :mod:`.headers`, :mod:`.packets`; state machines: :class:`ObexServer`,
 :class:`ObexClient`; SyncML PUT/GET pairing: :class:`SyncMLObexServer`; serial AT preamble:
-:mod:`.at`. Hosting (e.g. in a Twisted Protocol)::
-
-    def dataReceived(self, data):
-        self.core.receive_data(data, now=self.reactor.seconds())
-        self.transport.write(self.core.data_to_send())
-        for event in self.core.events():
-            ...                    # dispatch; a reply: self.transport.write(self.core.send(ev))
-        # re-arm one timer at self.core.next_deadline() -> self.core.handle_timeout(now)
-
-Close the transport after writing when a ``ConnectionClosed`` event arrives.
+:mod:`.at`. Each has the verbs of every core: ``receive_data(data, now)``, ``next_event()``
+/ ``events()``, ``send(event, now)``, ``data_to_send()``, ``next_deadline()`` /
+``handle_timeout(now)``; ``gateway.transport.host.CoreHost`` runs them on a Twisted
+transport. Close the transport after writing when a ``ConnectionClosed`` event arrives.
 """
 
 from .client import ClientConfig, ClientState, ObexClient
@@ -22,11 +16,12 @@ from .events import (Abort, ConnectionClosed, ConnectRequest, Connected, Disconn
 from .headers import Header
 from .packets import Packet
 from .server import ObexServer, ServerConfig, ServerState
-from .syncml_binding import SyncMLObexServer, SyncMLRequest
+from .syncml_binding import SyncMLObexServer, SyncMLReply, SyncMLRequest
 
 __all__ = [
     "ClientConfig", "ClientState", "ObexClient", "HeaderId", "Opcode", "ResponseCode",
     "ObexDecodeError", "Abort", "ConnectionClosed", "ConnectRequest", "Connected", "Disconnect",
     "Event", "GetRequest", "GetResponse", "PutRequest", "RequestRejected", "Response", "Header",
-    "Packet", "ObexServer", "ServerConfig", "ServerState", "SyncMLObexServer", "SyncMLRequest",
+    "Packet", "ObexServer", "ServerConfig", "ServerState", "SyncMLObexServer", "SyncMLReply",
+    "SyncMLRequest",
 ]

@@ -3,9 +3,12 @@
 ``AtListener`` plays the phone: it answers ``AT``/``ATZ``/``ATE0``/``ATE1``/``AT+GMI`` with OK
 and ``AT+CPROT=0`` (or Sony Ericsson's ``AT*EOBEX``) with CONNECT, then hands over to OBEX.
 A first byte that is an OBEX Connect or Abort (obexftp's "transparent" probe) hands over at
-once. ``AtDialer`` plays the PC: it sends ``AT+CPROT=0`` and waits for CONNECT within a
-timeout. Both emit ``ObexStarted(data=...)`` with the bytes that followed, which the host
-feeds to the OBEX core it switches to. Same verbs as the other cores.
+once. ``AtDialer`` plays the PC: on ``send(Dial(), now)`` it sends ``AT+CPROT=0`` and waits
+for CONNECT within a timeout. Both emit ``ObexStarted(data=...)`` with the bytes that
+followed, which the host feeds to the OBEX core it switches to. Lines are read by the one
+AT line reader, :mod:`gateway.at`. The verbs are those of every core (``receive_data(data,
+now)``, ``next_event()``/``events()``, ``send(event, now)``, ``data_to_send()``,
+``next_deadline()``/``handle_timeout(now)``); bytes after the end raise, EOF is ignored.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum, auto
 
+from gateway.at import CALL_RESULTS, LineBuffer, final_result
+
 from .errors import LocalProtocolError
 
-__all__ = ["ObexStarted", "AtFailed", "AtCommand", "AtListener", "AtDialer",
+__all__ = ["ObexStarted", "AtFailed", "AtCommand", "Dial", "AtListener", "AtDialer",
            "SWITCH_COMMANDS", "MAX_LINE"]
 
 MAX_LINE = 256
@@ -25,7 +30,6 @@ MAX_LINE = 256
 SWITCH_COMMANDS = frozenset({"AT+CPROT=0", "AT*EOBEX"})
 #: First bytes that mean "OBEX already": Connect, Abort (obexftp's probe, notify-obex.md §3.3).
 _OBEX_FIRST_BYTES = frozenset({0x80, 0xFF})
-_EOL = b"\r\n"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,7 +41,7 @@ class ObexStarted:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AtFailed:
-    """The dialer gave up: an error reply, an over-long line or a timeout."""
+    """The preamble failed: EOF, an error reply, an over-long line or a timeout."""
 
     reason: str
 
@@ -50,39 +54,51 @@ class AtCommand:
     reply: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Dial:
+    """The dialer's one command: send the first step's command and wait for its result."""
+
+
 class AtState(Enum):
+    IDLE = auto()       # the dialer before Dial
     COMMAND = auto()
     OBEX = auto()
     FAILED = auto()
 
 
-def _lines(buf: bytearray, *, wait_for_lf: bool = False) -> Iterator[str]:
-    """Pop complete CR- or LF-terminated lines (empty ones skipped) off ``buf``. With
-    ``wait_for_lf`` a CR at the very end of ``buf`` is not a terminator yet (the LF of a
-    verbose result code may follow), and a CR LF pair is consumed whole."""
-    while True:
-        cut = min((i for i in (buf.find(b"\r"), buf.find(b"\n")) if i >= 0), default=-1)
-        if cut < 0 or (wait_for_lf and buf[cut] == 0x0D and cut + 1 == len(buf)):
-            return
-        line = bytes(buf[:cut]).decode("latin-1").strip()
-        end = cut + 2 if wait_for_lf and buf[cut:cut + 2] == b"\r\n" else cut + 1
-        del buf[:end]
-        if line:
-            yield line
-
-
 class _AtCore:
+    _initial = AtState.COMMAND
+
     def __init__(self) -> None:
-        self._buf = bytearray()
+        self._lines = LineBuffer()
         self._out = bytearray()
         self._events: deque = deque()
-        self.state = AtState.COMMAND
+        self.state = self._initial
+
+    def receive_data(self, data: bytes, now: float) -> None:
+        """Feed bytes from the line; ``b""`` means it closed."""
+        if self.state in (AtState.OBEX, AtState.FAILED):
+            if not data:
+                return                       # EOF after the end: nothing left to say
+            raise LocalProtocolError(f"AT preamble is over ({self.state.name})")
+        if self.state is AtState.IDLE:
+            raise LocalProtocolError("send(Dial()) first")
+        if not data:
+            self._fail("eof")
+            return
+        self._lines.feed(data)
+        self._consume(now)
+
+    def _consume(self, now: float) -> None:
+        raise NotImplementedError
 
     def _switch(self) -> None:
         self.state = AtState.OBEX
-        data = bytes(self._buf).lstrip(_EOL)
-        self._buf.clear()
-        self._events.append(ObexStarted(data=data))
+        self._events.append(ObexStarted(data=self._lines.take_rest()))
+
+    def _fail(self, reason: str) -> None:
+        self.state = AtState.FAILED
+        self._events.append(AtFailed(reason=reason))
 
     def next_event(self):
         return self._events.popleft() if self._events else None
@@ -91,18 +107,24 @@ class _AtCore:
         while self._events:
             yield self._events.popleft()
 
+    def send(self, event, now: float) -> bytes:
+        raise LocalProtocolError(f"{type(self).__name__} cannot send {type(event).__name__}")
+
     def data_to_send(self) -> bytes:
         data = bytes(self._out)
         self._out.clear()
         return data
 
-    def _check_open(self) -> None:
-        if self.state is not AtState.COMMAND:
-            raise LocalProtocolError(f"AT preamble is over ({self.state.name})")
+    def next_deadline(self) -> float | None:
+        return None
+
+    def handle_timeout(self, now: float) -> None:
+        return None
 
 
 class AtListener(_AtCore):
-    """The phone side of the preamble (answers commands; result codes are verbose)."""
+    """The phone side of the preamble (answers commands; result codes are verbose). With
+    ``idle_timeout``, a line silent that long fails (``AtFailed(reason="idle timeout")``)."""
 
     #: command -> (result text, echo after the command: True/False/None = unchanged)
     REPLIES = {"AT": ("OK", None), "ATZ": ("OK", None), "AT&F": ("OK", None),
@@ -110,26 +132,24 @@ class AtListener(_AtCore):
                "AT+GMI": ("omads-gateway\r\n\r\nOK", None),
                "AT+CGMI": ("omads-gateway\r\n\r\nOK", None)}
 
-    def __init__(self, *, echo: bool = False) -> None:
+    def __init__(self, *, now: float, echo: bool = False,
+                 idle_timeout: float | None = None) -> None:
         super().__init__()
         self.echo = echo
+        self.idle_timeout = idle_timeout
+        self._last_activity = now
 
-    def receive_data(self, data: bytes, now: float | None = None) -> None:
-        self._check_open()
-        if not data:
-            self.state = AtState.FAILED
-            self._events.append(AtFailed(reason="eof"))
-            return
-        self._buf += data
-        if self._buf.lstrip(_EOL)[:1] and self._buf.lstrip(_EOL)[0] in _OBEX_FIRST_BYTES:
+    def _consume(self, now: float) -> None:
+        self._last_activity = now
+        if self._lines.first_byte() in _OBEX_FIRST_BYTES:
             self._switch()
             return
-        for line in _lines(self._buf):
+        while (line := self._lines.next_line()) is not None:
             self._answer(line)
             if self.state is AtState.OBEX:
                 return
-        if len(self._buf) > MAX_LINE:
-            self._buf.clear()
+        if len(self._lines) > MAX_LINE:
+            self._lines.discard()
             self._out += b"\r\nERROR\r\n"
 
     def _answer(self, line: str) -> None:
@@ -147,32 +167,46 @@ class AtListener(_AtCore):
         self._out += b"\r\n" + reply.encode("latin-1") + b"\r\n"
         self._events.append(AtCommand(command=command, reply=reply))
 
+    def next_deadline(self) -> float | None:
+        if self.idle_timeout is None or self.state is not AtState.COMMAND:
+            return None
+        return self._last_activity + self.idle_timeout
+
+    def handle_timeout(self, now: float) -> None:
+        deadline = self.next_deadline()
+        if deadline is not None and now >= deadline:
+            self._fail("idle timeout")
+
 
 class AtDialer(_AtCore):
     """The PC side: send each command, wait for its expected result within ``timeout``."""
 
-    def __init__(self, *, now: float, timeout: float = 5.0,
+    _initial = AtState.IDLE
+
+    def __init__(self, *, timeout: float = 5.0,
                  steps: tuple[tuple[str, str], ...] = (("AT+CPROT=0", "CONNECT"),)) -> None:
         super().__init__()
         if not steps:
             raise LocalProtocolError("AtDialer needs at least one step")
         self.timeout = timeout
         self._steps = list(steps)
-        self._deadline = now + timeout
-        self._out += steps[0][0].encode("ascii") + b"\r"
+        self._deadline = 0.0
 
-    def receive_data(self, data: bytes, now: float | None = None) -> None:
-        self._check_open()
-        if not data:
-            self._fail("eof")
-            return
-        self._buf += data
-        self._consume(now, wait_for_lf=True)
-        if self.state is AtState.COMMAND and len(self._buf) > MAX_LINE:
-            self._fail("reply line too long")
+    def send(self, event, now: float) -> bytes:
+        if not isinstance(event, Dial):
+            return super().send(event, now)
+        if self.state is not AtState.IDLE:
+            raise LocalProtocolError("the dialer has dialled already")
+        self.state = AtState.COMMAND
+        self._command(now)
+        return self.data_to_send()
 
-    def _consume(self, now: float | None, *, wait_for_lf: bool) -> None:
-        for line in _lines(self._buf, wait_for_lf=wait_for_lf):
+    def _command(self, now: float) -> None:
+        self._out += self._steps[0][0].encode("ascii") + b"\r"
+        self._deadline = now + self.timeout
+
+    def _consume(self, now: float, *, wait_for_lf: bool = True) -> None:
+        while (line := self._lines.next_line(wait_for_lf=wait_for_lf)) is not None:
             command, expected = self._steps[0]
             upper = line.upper()
             if upper == command.upper():
@@ -182,16 +216,13 @@ class AtDialer(_AtCore):
                 if not self._steps:
                     self._switch()
                     return
-                self._out += self._steps[0][0].encode("ascii") + b"\r"
-                if now is not None:
-                    self._deadline = now + self.timeout
-            elif upper in ("ERROR", "NO CARRIER") or upper.startswith("+CME ERROR"):
+                self._command(now)
+            elif upper in CALL_RESULTS or (
+                    (result := final_result(line)) is not None and not result.ok):
                 self._fail(f"{command} -> {line}")
                 return
-
-    def _fail(self, reason: str) -> None:
-        self.state = AtState.FAILED
-        self._events.append(AtFailed(reason=reason))
+        if len(self._lines) > MAX_LINE:
+            self._fail("reply line too long")
 
     def next_deadline(self) -> float | None:
         return self._deadline if self.state is AtState.COMMAND else None

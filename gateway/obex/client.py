@@ -1,7 +1,7 @@
 """The OBEX client session (I/O-free): Connect with a Target, PUT, GET, Abort, Disconnect.
 
-``send(ConnectRequest(target=b"SYNCML-SYNC"))`` then ``put()``/``get()``/``disconnect()``
-(or ``send`` of ``PutRequest``/``GetRequest``/``Disconnect``/``Abort``). Objects are split to
+``send(ConnectRequest(target=b"SYNCML-SYNC"), now)``, then ``send`` of ``PutRequest``,
+``GetRequest``, ``Disconnect`` or ``Abort`` (each with ``now``). Objects are split to
 fit the negotiated packet size (min of ours and the server's, omads-protocol.md §5.2); the
 client sends the next packet when the server answers Continue (0x90). Each operation ends in
 one event: ``Connected`` or a ``Response`` (with ``code``; a GET's ``body`` is the collected
@@ -100,7 +100,7 @@ class ObexClient(ObexConnection):
     _WAITING_FOR_PEER = frozenset({C.CONNECTING, C.PUT, C.GET, C.ABORTING, C.DISCONNECTING})
     _CLOSED = C.CLOSED
 
-    def __init__(self, config: ClientConfig | None = None, *, now: float = 0.0) -> None:
+    def __init__(self, config: ClientConfig | None = None, *, now: float) -> None:
         self.config = config or ClientConfig()
         super().__init__(max_packet_length=self.config.max_packet_length,
                          idle_timeout=self.config.idle_timeout, now=now)
@@ -112,18 +112,6 @@ class ObexClient(ObexConnection):
         self._op: Opcode | None = None
         self._asm = ObjectAssembler()
         self._abort_pending = False
-
-    # -- convenience verbs ----------------------------------------------------------------
-    def put(self, type: str | None, body: bytes, name: str | None = None,
-            headers: tuple[Header, ...] = (), now: float | None = None) -> bytes:
-        return self.send(PutRequest(type=type, body=body, name=name, headers=headers), now)
-
-    def get(self, type: str | None, name: str | None = None,
-            headers: tuple[Header, ...] = (), now: float | None = None) -> bytes:
-        return self.send(GetRequest(type=type, name=name, headers=headers), now)
-
-    def disconnect(self, now: float | None = None) -> bytes:
-        return self.send(Disconnect(), now)
 
     # -- dispatch -------------------------------------------------------------------------
     def _dispatch(self, kind: Input, arg) -> None:

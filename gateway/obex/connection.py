@@ -1,13 +1,14 @@
 """What both OBEX roles share: byte buffers, the event queue and the idle timer.
 
 The verbs are those of every sans-I/O core here (DESIGN.md "one set of verbs"):
-``receive_data(data, now=None)`` (``b""`` is EOF), ``next_event()`` / ``events()``,
-``send(event)`` and ``data_to_send()``, ``next_deadline()`` / ``handle_timeout(now)``.
+``receive_data(data, now)`` (``b""`` is EOF), ``next_event()`` / ``events()``,
+``send(event, now)`` and ``data_to_send()``, ``next_deadline()`` / ``handle_timeout(now)``.
+``now`` is always the caller's clock (never optional); ``receive_data`` and ``send``
+restart the idle window at it.
 
-``send(event)`` queues the event's bytes and returns *everything* queued so far (the same as
-calling ``data_to_send()`` right after), so a host may use either and never writes a byte
-twice. Pass ``now`` to ``receive_data`` for exact idle timing; without it the idle window
-restarts at the next ``handle_timeout(now)``.
+``send(event, now)`` queues the event's bytes and returns *everything* queued so far (the
+same as calling ``data_to_send()`` right after), so a host may use either and never writes
+a byte twice.
 """
 
 from __future__ import annotations
@@ -38,17 +39,16 @@ class ObexConnection:
         self._out = bytearray()
         self.idle_timeout = idle_timeout
         self._last_activity = now
-        self._unstamped = False
         self._receive_limit = max_packet_length
         self._reply_owed = False   # closed while the caller owed the peer a reply
         self.state: Enum
 
     # -- bytes in -------------------------------------------------------------------------
-    def receive_data(self, data: bytes, now: float | None = None) -> None:
+    def receive_data(self, data: bytes, now: float) -> None:
         """Feed bytes from the transport; ``b""`` means the peer closed it."""
         if self.state is self._CLOSED:
             return
-        self._stamp(now)
+        self._last_activity = now
         if not data:
             reason = "eof inside a packet" if self._framer.buffered else "eof"
             self._close(reason)
@@ -102,7 +102,7 @@ class ObexConnection:
         self._out.clear()
         return data
 
-    def send(self, event: Event, now: float | None = None) -> bytes:
+    def send(self, event: Event, now: float) -> bytes:
         """Act on ``event``; returns all bytes queued so far (see the module docstring)."""
         if self.state is self._CLOSED:
             if self._reply_owed and isinstance(event, (Response, GetResponse)):
@@ -111,7 +111,7 @@ class ObexConnection:
                 self._reply_owed = False
                 return b""
             raise LocalProtocolError(f"cannot send {type(event).__name__}: connection closed")
-        self._stamp(now)
+        self._last_activity = now
         self._send(event)
         self._process()
         return self.data_to_send()
@@ -128,17 +128,5 @@ class ObexConnection:
 
     def handle_timeout(self, now: float) -> None:
         deadline = self.next_deadline()
-        if deadline is None:
-            return
-        if self._unstamped:
-            self._last_activity, self._unstamped = now, False
-            return
-        if now >= deadline:
+        if deadline is not None and now >= deadline:
             self._close("idle timeout")
-
-    def _stamp(self, now: float | None) -> None:
-        """Restart the idle window at ``now`` (or at the next ``handle_timeout``)."""
-        if now is not None:
-            self._last_activity, self._unstamped = now, False
-        else:
-            self._unstamped = True

@@ -124,7 +124,7 @@ class ObexServer(ObexConnection):
     _PAUSED = frozenset({S.PUT_WAIT, S.GET_WAIT})
     _CLOSED = S.CLOSED
 
-    def __init__(self, config: ServerConfig | None = None, *, now: float = 0.0) -> None:
+    def __init__(self, config: ServerConfig | None = None, *, now: float) -> None:
         self.config = config or ServerConfig()
         super().__init__(max_packet_length=self.config.max_packet_length,
                          idle_timeout=self.config.idle_timeout, now=now)

@@ -2,9 +2,10 @@
 
 ``SyncMLObexServer`` wraps an :class:`ObexServer`. A PUT of a SyncML type is answered with
 Success and becomes a ``SyncMLRequest`` event; the engine's answer goes in through
-``reply(body, content_type)`` and is returned on the next GET. A GET that arrives before the
-reply is held (the OBEX server waits, parsing nothing more) until ``reply`` is called. A GET
-with no SyncML message outstanding gets Internal Server Error (0xD0) and a PUT of another
+``send(SyncMLReply(body=..., content_type=...), now)`` and is returned on the next GET
+(``send(Response(code=...), now)`` answers a waiting GET with an error instead). A GET that
+arrives before the reply is held (the OBEX server waits, parsing nothing more) until the
+reply is sent. A GET with no SyncML message outstanding gets Internal Server Error (0xD0) and a PUT of another
 type Unsupported Media Type (0xCF), as the Buteo server does (§5.1 "GET response").
 Other OBEX events (Connected, Disconnect, Abort, RequestRejected, ConnectionClosed) pass
 through unchanged.
@@ -22,7 +23,7 @@ from .events import (Abort, Event, GetRequest, GetResponse, PutRequest, RequestR
                      Response)
 from .server import ObexServer, ServerConfig, ServerState
 
-__all__ = ["SyncMLRequest", "SyncMLObexServer"]
+__all__ = ["SyncMLRequest", "SyncMLReply", "SyncMLObexServer"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -33,10 +34,18 @@ class SyncMLRequest(Event):
     content_type: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SyncMLReply(Event):
+    """The engine's answer to the last ``SyncMLRequest``, for the peer's GET."""
+
+    body: bytes
+    content_type: str
+
+
 class SyncMLObexServer:
     """The server-side PUT/GET pairing over one OBEX session (same verbs as the cores)."""
 
-    def __init__(self, config: ServerConfig | None = None, *, now: float = 0.0) -> None:
+    def __init__(self, config: ServerConfig | None = None, *, now: float) -> None:
         self.obex = ObexServer(config, now=now)
         self._events: deque[Event] = deque()
         self._out = bytearray()
@@ -54,58 +63,70 @@ class SyncMLObexServer:
     def awaiting_reply(self) -> bool:
         return self._awaiting_reply
 
-    def receive_data(self, data: bytes, now: float | None = None) -> None:
+    def receive_data(self, data: bytes, now: float) -> None:
         self.obex.receive_data(data, now)
-        self._pump()
+        self._pump(now)
 
-    def _pump(self) -> None:
+    def _pump(self, now: float) -> None:
         for event in self.obex.events():
             handler = self._handlers.get(type(event))
             if handler is None:
                 self._events.append(event)
             else:
-                handler(event)
+                handler(event, now)
 
-    def _on_put(self, event: PutRequest) -> None:
+    def _on_put(self, event: PutRequest, now: float) -> None:
         if event.type not in SYNCML_TYPES:
-            self._out += self.obex.send(Response(code=ResponseCode.UNSUPPORTED_MEDIA_TYPE))
+            self._out += self.obex.send(Response(code=ResponseCode.UNSUPPORTED_MEDIA_TYPE), now)
             self._events.append(RequestRejected(
                 op=Opcode.PUT, code=ResponseCode.UNSUPPORTED_MEDIA_TYPE,
                 reason=f"PUT of type {event.type!r}"))
             return
-        self._out += self.obex.send(Response(code=ResponseCode.SUCCESS))
+        self._out += self.obex.send(Response(code=ResponseCode.SUCCESS), now)
         self._awaiting_reply, self._reply = True, None
         self._events.append(SyncMLRequest(body=event.body, content_type=event.type))
 
-    def _on_get(self, event: GetRequest, now: float | None = None) -> None:
+    def _on_get(self, event: GetRequest, now: float) -> None:
         if self._reply is not None:
             reply, self._reply = self._reply, None
             self._out += self.obex.send(reply, now)
         elif self._awaiting_reply:
             self._held_get = event
         else:
-            self._out += self.obex.send(Response(code=ResponseCode.INTERNAL_SERVER_ERROR))
+            self._out += self.obex.send(Response(code=ResponseCode.INTERNAL_SERVER_ERROR), now)
             self._events.append(RequestRejected(
                 op=Opcode.GET, code=ResponseCode.INTERNAL_SERVER_ERROR,
                 reason="GET with no SyncML reply pending"))
 
-    def _on_abort(self, event: Abort) -> None:
+    def _on_abort(self, event: Abort, now: float) -> None:
         self._events.append(event)
 
-    def reply(self, body: bytes, content_type: str, now: float | None = None) -> bytes:
-        """The engine's answer to the last ``SyncMLRequest``; returns the bytes to send.
-        After the session closed the reply is dropped (returns ``b""``)."""
+    def send(self, event: Event, now: float) -> bytes:
+        """``SyncMLReply``: the answer to the last ``SyncMLRequest``; ``Response``: an error
+        answer to the GET that is waiting for it. Returns all bytes queued (as
+        ``data_to_send()``). After the session closed, either is dropped (``b""``)."""
         if self.obex.state is ServerState.CLOSED:
             return b""
+        if isinstance(event, SyncMLReply):
+            self._reply_with(event, now)
+        elif isinstance(event, Response):
+            if self.obex.state is not ServerState.GET_WAIT:
+                raise LocalProtocolError("an error Response needs a GET waiting for it")
+            self._awaiting_reply, self._held_get, self._reply = False, None, None
+            self._out += self.obex.send(event, now)
+        else:
+            raise LocalProtocolError(f"the SyncML binding cannot send {type(event).__name__}")
+        self._pump(now)
+        return self.data_to_send()
+
+    def _reply_with(self, event: SyncMLReply, now: float) -> None:
         if not self._awaiting_reply:
-            raise LocalProtocolError("reply() without a pending SyncMLRequest")
+            raise LocalProtocolError("SyncMLReply without a pending SyncMLRequest")
         self._awaiting_reply = False
-        self._reply = GetResponse(body=body, type=content_type)
+        self._reply = GetResponse(body=event.body, type=event.content_type)
         if self._held_get is not None:
             self._held_get = None
             self._on_get(GetRequest(), now)
-        self._pump()
-        return self.data_to_send()
 
     # -- the common verbs -----------------------------------------------------------------
     def next_event(self) -> Event | None:
@@ -125,4 +146,4 @@ class SyncMLObexServer:
 
     def handle_timeout(self, now: float) -> None:
         self.obex.handle_timeout(now)
-        self._pump()
+        self._pump(now)

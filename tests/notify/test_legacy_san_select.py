@@ -9,10 +9,9 @@ import random
 import urllib.parse
 
 import pytest
-import pytest_twisted
-from twisted.internet import reactor
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.protocol import DatagramProtocol
+from twisted.internet.task import Clock
 
 from gateway.ds.settings import DEFAULT_DATASTORES
 from gateway.notify import pap, san as sanlib, san_legacy, sip, sip_client, sms, wsp
@@ -34,6 +33,7 @@ from gateway.config.notify import (
     KannelSettings, ModemSettings, PAPSettings, SIPSettings, UDPSettings)
 from gateway.transport.notify.carriers.sip import SIPCarrier
 from gateway.transport.notify.carriers.udp import UDPCarrier
+from tests.notify.fake_net import UdpNet, settle
 from tests.notify.modem_sim import ModemSim
 
 SERVER_ID = "omads-test"
@@ -243,12 +243,12 @@ class _Response:
         proto.connectionLost(Failure(ResponseDone()))
 
 
-@pytest_twisted.inlineCallbacks
 def test_pap_carrier_sends_the_legacy_type():
     agent = _Agent()
-    carrier = PAPCarrier(PAPSettings(url="http://127.0.0.1:1/ppg"), reactor=reactor,
+    clock = Clock()
+    carrier = PAPCarrier(PAPSettings(url="http://127.0.0.1:1/ppg"), reactor=clock,
                          agent=agent)
-    sent = yield carrier.send("+4912345678", payload("1.1"))
+    sent = settle(clock, carrier.send("+4912345678", payload("1.1")))
     assert sent.detail.startswith("PAP 1001")
     assert b"\r\nContent-Type: application/vnd.syncml+wbxml\r\n" in agent.body
     assert SAN_TYPE.encode() not in agent.body
@@ -259,8 +259,8 @@ def test_sip_request_content_type(form, ctype):
     p = payload(form)
     config = sip_client.SipConfig(target_uri="sip:phone@127.0.0.1", from_uri="sip:gw@x",
                                   via_host="127.0.0.1", content_type=p.content_type)
-    sender = sip_client.SanSender(config, p.san, 0.0, rng=random.Random(1))
-    [datagram] = sender.datagrams_to_send()
+    sender = sip_client.SanSender(config, rng=random.Random(1))
+    [datagram] = sender.send(sip_client.SendSan(body=p.san), 0.0)
     msg = sip.parse_message(datagram)
     assert msg.header("Content-Type") == ctype and msg.body == p.san
 
@@ -281,39 +281,39 @@ class _Catch(DatagramProtocol):
                 status=200, reason="OK", headers=(*keep, ("Content-Length", "0")))), addr)
 
 
-@pytest_twisted.inlineCallbacks
 def test_sip_and_udp_carriers_label_the_legacy_form_on_the_wire():
     p = payload("1.1")
+    net = UdpNet()
     catch_sip, catch_udp = _Catch(), _Catch()
-    sip_port = reactor.listenUDP(0, catch_sip, interface="127.0.0.1")
-    udp_port = reactor.listenUDP(0, catch_udp, interface="127.0.0.1")
-    udp = UDPCarrier(UDPSettings(), reactor=reactor)
+    sip_port = net.listenUDP(0, catch_sip, interface="127.0.0.1")
+    udp_port = net.listenUDP(0, catch_udp, interface="127.0.0.1")
+    udp = UDPCarrier(UDPSettings(), reactor=net)
     try:
-        sent = yield SIPCarrier(SIPSettings(), reactor=reactor).send(
-            f"sip:phone@127.0.0.1:{sip_port.getHost().port}", p)
+        sent = settle(net, SIPCarrier(SIPSettings(), reactor=net).send(
+            f"sip:phone@127.0.0.1:{sip_port.getHost().port}", p))
         assert sent.delivered
-        msg = sip.parse_message((yield catch_sip.got.addTimeout(10, reactor)))
+        msg = sip.parse_message(settle(net, catch_sip.got))
         assert msg.header("Content-Type") == LEGACY_CONTENT_TYPE and msg.body == p.san
-        yield udp.send(f"127.0.0.1:{udp_port.getHost().port}", p)
-        push = wsp.decode_push((yield catch_udp.got.addTimeout(10, reactor)))
+        settle(net, udp.send(f"127.0.0.1:{udp_port.getHost().port}", p))
+        push = wsp.decode_push(settle(net, catch_udp.got))
         assert push.content_type == LEGACY_CONTENT_TYPE and push.body == p.san
     finally:
-        yield sip_port.stopListening()
-        yield udp_port.stopListening()
-        yield udp.stop()
+        sip_port.stopListening()
+        udp_port.stopListening()
+        udp.stop()
 
 
 class _SimPort:
-    """A serial port whose far end is the modem simulator (answers one reactor turn later)."""
+    """A serial port whose far end is the modem simulator (answers one clock turn later)."""
 
-    def __init__(self, proto, sim: ModemSim):
-        self.proto, self.sim = proto, sim
-        reactor.callLater(0, proto.makeConnection, self)
+    def __init__(self, proto, sim: ModemSim, clock: Clock):
+        self.proto, self.sim, self.clock = proto, sim, clock
+        clock.callLater(0, proto.makeConnection, self)
 
     def write(self, data: bytes) -> None:
         out = self.sim.feed(data)
         if out:
-            reactor.callLater(0, self.proto.dataReceived, out)
+            self.clock.callLater(0, self.proto.dataReceived, out)
 
     def loseConnection(self) -> None:
         pass
@@ -329,15 +329,15 @@ def test_kannel_sendsms_carries_the_legacy_push():
     assert wsp.decode_push(text).content_type == LEGACY_CONTENT_TYPE
 
 
-@pytest_twisted.inlineCallbacks
 def test_modem_carrier_sends_the_legacy_push():
     p = payload("1.1")
     sim = ModemSim()
+    clock = Clock()
     carrier = ModemCarrier(ModemSettings(device="sim", command_timeout=2.0,
-                                         submit_timeout=5.0), reactor=reactor,
-                           opener=lambda proto, *_: _SimPort(proto, sim))
+                                         submit_timeout=5.0), reactor=clock,
+                           opener=lambda proto, *_: _SimPort(proto, sim, clock))
     try:
-        sent = yield carrier.send("+4912345678", p)
+        sent = settle(clock, carrier.send("+4912345678", p), until=1.0)
     finally:
         carrier.stop()
     assert sim.submitted and sent.detail.startswith(f"{len(sim.submitted)} SMS via modem")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.notify import modem as m
 from gateway.notify import sms
+from gateway.syncml.errors import LocalProtocolError
 from tests.notify.modem_sim import ModemSim
 from tests.notify.test_sms import DELIVER, KANNEL
 
@@ -24,15 +27,28 @@ class Rig:
         self.now = 100.0
         self.chunk = chunk
         self.events: list = []
+        self.unsent = b""                 # what send() returned, for the next pump
+        self.ids = itertools.count(1)
 
     def feed(self, data: bytes) -> None:
         step = self.chunk or max(len(data), 1)
         for i in range(0, len(data), step):
             self.modem.receive_data(data[i:i + step], self.now)
 
+    def send(self, command) -> bytes:
+        out = self.modem.send(command, self.now)
+        self.unsent += out
+        return out
+
+    def submit(self, pdu_hex: str, length: int) -> int:
+        """Send one SubmitPdu with the next request id (1, 2, ...); returns the id."""
+        rid = next(self.ids)
+        self.send(m.SubmitPdu(request_id=rid, pdu_hex=pdu_hex, length=length))
+        return rid
+
     def pump(self) -> list:
         for _ in range(200):
-            out = self.modem.data_to_send()
+            out, self.unsent = self.unsent + self.modem.data_to_send(), b""
             if not out:
                 break
             self.feed(self.sim.feed(out))
@@ -41,7 +57,7 @@ class Rig:
         return self.events
 
     def start(self) -> list:
-        self.modem.start(self.now)
+        self.send(m.Start())
         return self.pump()
 
     def advance(self, seconds: float) -> list:
@@ -70,7 +86,7 @@ def test_send_pdu(chunk):
     """AT+CMGS=<len>, the '> ' prompt, PDU + Ctrl-Z, then +CMGS: <mr> and OK -> SmsSent."""
     rig = Rig(chunk=chunk)
     rig.start()
-    rid = rig.modem.send_pdu(KANNEL, 32, rig.now)
+    rid = rig.submit(KANNEL, 32)
     rig.pump()
     assert rig.sim.submitted == [(KANNEL, 32)]
     assert rig.of(m.SmsSent) == [m.SmsSent(request_id=rid, mr=1)]
@@ -81,8 +97,8 @@ def test_exact_bytes_of_a_submission():
     """The bytes on the wire: the command, then after the prompt the PDU and 0x1A."""
     rig = Rig()
     rig.start()
-    rig.modem.send_pdu("0011", 1, rig.now)
-    assert rig.modem.data_to_send() == b"AT+CMGS=1\r"
+    assert rig.modem.send(m.SubmitPdu(request_id=1, pdu_hex="0011", length=1),
+                          rig.now) == b"AT+CMGS=1\r"
     rig.modem.receive_data(b"\r\n> ", rig.now)     # no line end after the prompt
     assert rig.modem.data_to_send() == b"0011\x1a"
     rig.modem.receive_data(b"\r\n+CMGS: 77\r\n\r\nOK\r\n", rig.now)
@@ -93,10 +109,10 @@ def test_one_command_at_a_time():
     """A second submission waits until the first one's final result."""
     rig = Rig()
     rig.start()
-    rig.modem.send_pdu(KANNEL, 32, rig.now)
-    rig.modem.send_pdu(KANNEL, 32, rig.now)
-    assert rig.modem.data_to_send() == b"AT+CMGS=32\r"
-    assert rig.modem.data_to_send() == b""
+    assert rig.modem.send(m.SubmitPdu(request_id=1, pdu_hex=KANNEL, length=32),
+                          rig.now) == b"AT+CMGS=32\r"
+    assert rig.modem.send(m.SubmitPdu(request_id=2, pdu_hex=KANNEL, length=32),
+                          rig.now) == b""
     rig.feed(rig.sim.feed(b"AT+CMGS=32\r"))
     rig.pump()
     assert [e.mr for e in rig.of(m.SmsSent)] == [1, 2]
@@ -104,8 +120,9 @@ def test_one_command_at_a_time():
 
 def test_submission_before_ready_waits_for_startup():
     rig = Rig()
-    rid = rig.modem.send_pdu(KANNEL, 32, rig.now)
-    assert rig.modem.data_to_send() == b""
+    rid = 1
+    assert rig.modem.send(m.SubmitPdu(request_id=rid, pdu_hex=KANNEL, length=32),
+                          rig.now) == b""
     rig.start()
     assert rig.sim.commands == STARTUP + ["AT+CMGS=32"]
     assert rig.events == [m.ModemReady(), m.SmsSent(request_id=rid, mr=1)]
@@ -115,7 +132,7 @@ def test_cms_error():
     """+CMS ERROR: <n> after the PDU -> SmsFailed with the code."""
     rig = Rig(ModemSim(cmee=1, cms_error=500))
     rig.start()
-    rid = rig.modem.send_pdu(KANNEL, 32, rig.now)
+    rid = rig.submit(KANNEL, 32)
     rig.pump()
     assert rig.of(m.SmsFailed) == [m.SmsFailed(request_id=rid, reason="+CMS ERROR: 500",
                                                cms_error=500)]
@@ -125,7 +142,7 @@ def test_plain_error_for_wrong_length():
     """The simulator, like real modems, answers ERROR when the declared length is wrong."""
     rig = Rig()
     rig.start()
-    rig.modem.send_pdu(KANNEL, 31, rig.now)
+    rig.submit(KANNEL, 31)
     rig.pump()
     [failed] = rig.of(m.SmsFailed)
     assert failed.reason == "ERROR" and failed.cms_error is None
@@ -137,7 +154,7 @@ def test_missing_prompt_times_out_and_recovers():
     sim = ModemSim(drop_prompt=True)
     rig = Rig(sim)
     rig.start()
-    rid = rig.modem.send_pdu(KANNEL, 32, rig.now)
+    rid = rig.submit(KANNEL, 32)
     rig.pump()
     assert rig.modem.next_deadline() == rig.now + 10.0
     rig.advance(9.9)
@@ -148,7 +165,7 @@ def test_missing_prompt_times_out_and_recovers():
     assert sim.cancelled == 1                  # the ESC reached the simulator: it said OK
     assert rig.modem.link is m.Link.IDLE       # ... and that OK was swallowed
     sim.drop_prompt = False
-    rid2 = rig.modem.send_pdu(KANNEL, 32, rig.now)
+    rid2 = rig.submit(KANNEL, 32)
     rig.pump()
     assert rig.of(m.SmsSent) == [m.SmsSent(request_id=rid2, mr=1)]
 
@@ -160,7 +177,7 @@ def test_silent_modem_recovery_window():
     rig.start()
     rig.feed(b'\r\n+CMTI: "SM",4\r\n')
     rig.pump()
-    rig.modem.send_pdu(KANNEL, 32, rig.now)
+    rig.submit(KANNEL, 32)
     rig.pump()
     assert rig.sim.commands[-1] == "AT+CMGR=4"
     rig.advance(5.0)
@@ -179,8 +196,9 @@ def test_late_final_result_is_swallowed():
     rig.modem.receive_data(b'+CMTI: "SM",9\r\n', rig.now)
     assert rig.modem.data_to_send() == b"AT+CMGR=9\r"
     rig.advance(5.0)
-    rid = rig.modem.send_pdu("0011", 1, rig.now)
-    assert rig.modem.data_to_send() == b""         # still recovering
+    rid = 1
+    assert rig.modem.send(m.SubmitPdu(request_id=rid, pdu_hex="0011", length=1),
+                          rig.now) == b""          # still recovering
     rig.modem.receive_data(b"\r\nOK\r\n", rig.now)   # the late answer to AT+CMGR
     assert rig.modem.data_to_send() == b"AT+CMGS=1\r"
     rig.modem.receive_data(b"\r\n> ", rig.now)
@@ -193,8 +211,8 @@ def test_submit_result_timeout():
     """Prompt seen, PDU sent, no +CMGS within submit_timeout -> failure."""
     rig = Rig(config=m.ModemConfig(submit_timeout=30))
     rig.start()
-    rid = rig.modem.send_pdu("0011", 1, rig.now)
-    rig.modem.data_to_send()
+    rid = 1
+    rig.modem.send(m.SubmitPdu(request_id=rid, pdu_hex="0011", length=1), rig.now)
     rig.modem.receive_data(b"\r\n> ", rig.now)
     assert rig.modem.data_to_send() == b"0011\x1a"
     assert rig.modem.next_deadline() == rig.now + 30
@@ -209,7 +227,7 @@ def test_submit_result_timeout():
 def test_startup_timeout_fails_modem():
     rig = Rig(ModemSim(silent=frozenset({"AT+CMGF=0"})))
     rig.start()
-    rid = rig.modem.send_pdu(KANNEL, 32, rig.now)
+    rid = rig.submit(KANNEL, 32)
     rig.advance(5.0)
     assert rig.of(m.CommandTimeout) == [m.CommandTimeout(command="AT+CMGF=0")]
     assert rig.of(m.ModemFailed) == [m.ModemFailed(reason="AT+CMGF=0 timed out")]
@@ -228,7 +246,7 @@ def test_sim_pin_without_configured_pin():
     rig = Rig(ModemSim(pin="1234"))
     [failed] = rig.start()
     assert isinstance(failed, m.ModemFailed) and "SIM PIN" in failed.reason
-    rid = rig.modem.send_pdu(KANNEL, 32, rig.now)
+    rid = rig.submit(KANNEL, 32)
     assert rig.modem.next_event() == m.SmsFailed(request_id=rid, reason="modem not ready")
 
 
@@ -265,8 +283,7 @@ def test_indication_during_submission_is_read_afterwards():
     rig = Rig()
     rig.start()
     rig.sim.storage[5] = DELIVER.hex()
-    rig.modem.send_pdu("0011", 1, rig.now)
-    rig.modem.data_to_send()
+    rig.modem.send(m.SubmitPdu(request_id=1, pdu_hex="0011", length=1), rig.now)
     rig.modem.receive_data(b'\r\n+CMTI: "SM",5\r\n\r\n> ', rig.now)
     assert rig.modem.data_to_send() == b"0011\x1a"
     rig.modem.receive_data(b"\r\n+CMGS: 1\r\n\r\nOK\r\n", rig.now)
@@ -298,7 +315,7 @@ def test_ring_and_echo_tolerated():
     rig.start()
     sim.echo = True                # a modem that keeps echoing after ATE0
     rig.feed(b"\r\nRING\r\n\r\n+CREG: 1\r\n")
-    rig.modem.send_pdu(KANNEL, 32, rig.now)
+    rig.submit(KANNEL, 32)
     rig.pump()
     assert [type(e) for e in rig.events] == [m.ModemReady, m.SmsSent]
 
@@ -307,8 +324,9 @@ def test_eof_fails_pending():
     """EOF fails the submission in flight and the queued one; start() begins afresh."""
     rig = Rig()
     rig.start()
-    first = rig.modem.send_pdu("0011", 1, rig.now)
-    second = rig.modem.send_pdu("0011", 1, rig.now)
+    first, second = 1, 2
+    rig.modem.send(m.SubmitPdu(request_id=first, pdu_hex="0011", length=1), rig.now)
+    rig.modem.send(m.SubmitPdu(request_id=second, pdu_hex="0011", length=1), rig.now)
     rig.modem.receive_data(b"", rig.now)
     lost = "modem connection closed"
     assert [rig.modem.next_event() for _ in range(3)] == [
@@ -323,9 +341,15 @@ def test_eof_fails_pending():
 
 def test_bad_arguments():
     with pytest.raises(ValueError):
-        m.Modem().send_pdu("XYZ", 1, 0.0)
+        m.Modem().send(m.SubmitPdu(request_id=1, pdu_hex="XYZ", length=1), 0.0)
     with pytest.raises(ValueError):
-        m.Modem().send_pdu("00", 0, 0.0)
+        m.Modem().send(m.SubmitPdu(request_id=1, pdu_hex="00", length=0), 0.0)
+    modem = m.Modem()
+    modem.send(m.SubmitPdu(request_id=1, pdu_hex="00", length=1), 0.0)
+    with pytest.raises(LocalProtocolError):         # the caller's ids must be unique
+        modem.send(m.SubmitPdu(request_id=1, pdu_hex="00", length=1), 0.0)
+    with pytest.raises(LocalProtocolError):
+        modem.send(m.SmsSent(request_id=1, mr=1), 0.0)
 
 
 @given(st.lists(st.one_of(
@@ -339,8 +363,8 @@ def test_any_input_keeps_the_machine_consistent(steps):
     """Any byte stream and timer sequence leaves valid states and raises nothing."""
     mod = m.Modem()
     now = 0.0
-    mod.start(now)
-    mod.send_pdu("0011", 1, now)
+    mod.send(m.Start(), now)
+    mod.send(m.SubmitPdu(request_id=1, pdu_hex="0011", length=1), now)
     for step in steps:
         if isinstance(step, float):
             now += step

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from gateway.notify import sip, sip_auth
 from gateway.notify import sip_client as sc
 from gateway.notify.errors import SIPDecodeError
+from gateway.syncml.errors import LocalProtocolError
 
 SAN = bytes.fromhex("00112233445566778899aabbccddeeff02d80000000000000a") + b"\r\n\x00\xff"
 
@@ -187,7 +188,9 @@ CONFIG = sc.SipConfig(target_uri="sip:+4912345678@127.0.0.1:15070", from_uri="si
 
 
 def sender(config=CONFIG, now=0.0):
-    return sc.SanSender(config, SAN, now, rng=random.Random(7))
+    """A SanSender that sent SAN at ``now``: (the sender, the messages it sent)."""
+    s = sc.SanSender(config, rng=random.Random(7))
+    return s, s.send(sc.SendSan(body=SAN), now)
 
 
 def answer(req_bytes: bytes, status: int, reason: str, *extra: str, body: bytes = b"") -> bytes:
@@ -201,13 +204,12 @@ def answer(req_bytes: bytes, status: int, reason: str, *extra: str, body: bytes 
 
 def test_udp_retransmissions_and_timer_f():
     """Timer E doubles from T1 to the T2 cap; timer F ends it at 64*T1 with SipFailed."""
-    s = sender()
-    first = s.datagrams_to_send()
+    s, first = sender()
     assert len(first) == 1
     fired = []
     while (dl := s.next_deadline()) is not None:
         s.handle_timeout(dl)
-        if s.datagrams_to_send() == first:
+        if s.data_to_send() == first:
             fired.append(dl)
     assert fired == [0.5, 1.5, 3.5, 7.5, 11.5, 15.5, 19.5, 23.5, 27.5, 31.5]
     assert s.next_event() == sc.SipFailed(status=None, reason="timeout (timer F)")
@@ -215,10 +217,9 @@ def test_udp_retransmissions_and_timer_f():
 
 
 def test_provisional_moves_to_t2_retransmits():
-    s = sender()
-    [req] = s.datagrams_to_send()
+    s, [req] = sender()
     s.handle_timeout(0.5)
-    s.datagrams_to_send()
+    s.data_to_send()
     s.receive_data(answer(req, 100, "Trying"), 0.7)
     assert s.next_event() == sc.SipProvisional(status=100, reason="Trying")
     assert s.tx.state is sc.TxState.PROCEEDING
@@ -226,14 +227,13 @@ def test_provisional_moves_to_t2_retransmits():
     for _ in range(3):
         dl = s.next_deadline()
         s.handle_timeout(dl)
-        assert s.datagrams_to_send() == [req]
+        assert s.data_to_send() == [req]
         times.append(dl)
     assert times == [1.5, 5.5, 9.5]        # first pending E, then every T2
 
 
 def test_delivered_and_retransmitted_200_absorbed():
-    s = sender()
-    [req] = s.datagrams_to_send()
+    s, [req] = sender()
     ok = answer(req, 200, "OK")
     s.receive_data(ok, 0.1)
     s.receive_data(ok, 0.2)
@@ -245,8 +245,7 @@ def test_delivered_and_retransmitted_200_absorbed():
 
 
 def test_stray_responses_ignored():
-    s = sender()
-    [req] = s.datagrams_to_send()
+    s, [req] = sender()
     s.receive_data(answer(req, 200, "OK").replace(s.branch.encode(), b"z9hG4bKother"), 0.1)
     assert s.next_event() is None and s.tx.state is sc.TxState.TRYING
     with pytest.raises(SIPDecodeError):
@@ -258,13 +257,12 @@ def test_stray_responses_ignored():
     (407, "Proxy-Authenticate", "Proxy-Authorization")])
 def test_digest_challenge_answered(status, challenge_hdr, auth_hdr):
     """401/407 -> the request again with credentials, CSeq+1, same Call-ID and tag."""
-    s = sender()
-    [req1] = s.datagrams_to_send()
+    s, [req1] = sender()
     first = sip.parse_message(req1)
     s.receive_data(answer(req1, status, "Auth",
                           f'{challenge_hdr}: Digest realm="ims", nonce="n0", qop="auth"'), 0.2)
     assert s.next_event() is None
-    [req2] = s.datagrams_to_send()
+    [req2] = s.data_to_send()
     second = sip.parse_message(req2)
     assert sip.cseq_of(second) == (sip.cseq_of(first)[0] + 1, "MESSAGE")
     assert second.header("Call-ID") == first.header("Call-ID")
@@ -283,27 +281,26 @@ def test_digest_challenge_answered(status, challenge_hdr, auth_hdr):
 
 
 def test_rejected_credentials_end_in_failure():
-    s = sender()
+    s, out = sender()
     for _ in range(3):
-        [req] = s.datagrams_to_send()
+        [req] = out
         s.receive_data(answer(req, 401, "Unauthorized",
                               'WWW-Authenticate: Digest realm="r", nonce="n"'), 0.1)
+        out = s.data_to_send()
     assert s.auth_attempts == 2
     assert s.next_event() == sc.SipFailed(status=401, reason="Unauthorized")
-    assert s.datagrams_to_send() == []
+    assert s.data_to_send() == []
 
 
 def test_no_credentials_fails_on_challenge():
-    s = sender(sc.SipConfig(target_uri="sip:a@b", from_uri="sip:c@d", via_host="h"))
-    [req] = s.datagrams_to_send()
+    s, [req] = sender(sc.SipConfig(target_uri="sip:a@b", from_uri="sip:c@d", via_host="h"))
     s.receive_data(answer(req, 401, "Unauthorized",
                           'WWW-Authenticate: Digest realm="r", nonce="n"'), 0)
     assert s.next_event() == sc.SipFailed(status=401, reason="Unauthorized")
 
 
 def test_error_response():
-    s = sender()
-    [req] = s.datagrams_to_send()
+    s, [req] = sender()
     s.receive_data(answer(req, 415, "Unsupported Media Type"), 0.1)
     assert s.next_event() == sc.SipFailed(status=415, reason="Unsupported Media Type")
 
@@ -311,23 +308,55 @@ def test_error_response():
 def test_notify_over_tcp_has_no_retransmissions():
     cfg = sc.SipConfig(target_uri="sip:a@b", from_uri="sip:c@d", via_host="h", transport="TCP",
                        method="NOTIFY", event="syncml-notification", accept_contact=None)
-    s = sender(cfg)
-    [req] = s.datagrams_to_send()
+    s, [req] = sender(cfg)
     parsed = sip.parse_message(req)
     assert parsed.method == "NOTIFY" and parsed.header("Event") == "syncml-notification"
     assert parsed.header("Subscription-State") == "terminated"
     assert parsed.header("Via").startswith("SIP/2.0/TCP ")
     assert s.next_deadline() == 32.0            # only timer F
     s.handle_timeout(32.0)
-    assert s.datagrams_to_send() == []
+    assert s.data_to_send() == []
     assert s.next_event() == sc.SipFailed(status=None, reason="timeout (timer F)")
 
 
 def test_same_seed_same_request():
     """All randomness comes from the injected rng."""
-    assert sender().datagrams_to_send() == sender().datagrams_to_send()
+    assert sender()[1] == sender()[1]
 
 
 def test_oversized_udp_body_refused():
     with pytest.raises(ValueError):
-        sc.SanSender(CONFIG, bytes(1000), 0.0, rng=random.Random(1))
+        sc.SanSender(CONFIG, rng=random.Random(1)).send(sc.SendSan(body=bytes(1000)), 0.0)
+
+
+def test_connection_closed_ends_the_transaction():
+    """On TCP the host gives ``b""`` when the connection closes: a failure, timers off."""
+    cfg = sc.SipConfig(target_uri="sip:a@b", from_uri="sip:c@d", via_host="h", transport="TCP")
+    s, [req] = sender(cfg)
+    s.receive_data(b"", 1.0)
+    assert s.next_event() == sc.SipFailed(status=None, reason="connection closed")
+    assert s.tx.state is sc.TxState.TERMINATED and s.next_deadline() is None
+    s.receive_data(b"", 2.0)                         # once only
+    assert s.next_event() is None
+
+
+def test_sender_misuse():
+    s = sc.SanSender(CONFIG, rng=random.Random(7))
+    assert s.data_to_send() == [] and s.next_deadline() is None
+    with pytest.raises(LocalProtocolError):
+        s.receive_data(b"SIP/2.0 200 OK\r\n\r\n", 0.0)        # nothing sent yet
+    s.send(sc.SendSan(body=SAN), 0.0)
+    with pytest.raises(LocalProtocolError):
+        s.send(sc.SendSan(body=SAN), 0.0)                     # one SAN per sender
+
+
+def test_split_stream_frames_by_content_length():
+    one = b"SIP/2.0 200 OK\r\nCSeq: 1 MESSAGE\r\nContent-Length: 3\r\n\r\nabc"
+    two = b"SIP/2.0 100 Trying\r\nl: 0\r\n\r\n"
+    data = one + two + b"SIP/2.0 200 OK\r\nContent-Length: 5\r\n\r\nab"
+    messages, rest = sip.split_stream(data)
+    assert messages == [one, two] and rest == data[len(one + two):]
+    for i in range(len(data)):                        # fed in two pieces: the same cut
+        first, rest1 = sip.split_stream(data[:i])
+        second, rest2 = sip.split_stream(rest1 + data[i:])
+        assert first + second == [one, two] and rest2 == rest

@@ -199,7 +199,7 @@ def test_split_then_reassemble(payload, ref, ref16, rnd):
     assert all(len(p.udh.encode()) + len(p.user_data) <= 140 for p in parts)
     rnd.shuffle(parts)
     r = udh.Reassembler()
-    results = [r.add(sender=p.destination, udh=p.udh, data=p.user_data) for p in parts]
+    results = [r.add(sender=p.destination, udh=p.udh, data=p.user_data, now=0.0) for p in parts]
     done = [x for x in results if x is not None]
     assert len(done) == 1 and results[-1] is not None
     assert done[0].data == payload
@@ -213,8 +213,8 @@ def test_interleaved_references_and_senders():
     r = udh.Reassembler()
     out = []
     for pa, pb in zip(a, b):
-        out.append(r.add(sender="A", udh=pa.udh, data=pa.user_data))
-        out.append(r.add(sender="B", udh=pb.udh, data=pb.user_data))
+        out.append(r.add(sender="A", udh=pa.udh, data=pa.user_data, now=0.0))
+        out.append(r.add(sender="B", udh=pb.udh, data=pb.user_data, now=0.0))
     assert [o.data[0] for o in out if o] == [1, 2]
 
 
@@ -237,14 +237,14 @@ def test_single_part_passes_through():
     r = udh.Reassembler()
     msg = sms.decode_deliver(bytes.fromhex("0004" "0A919421436587" "0004" "21011331546540"
                                            "02" "ABCD"))
-    got = r.add(sender=msg.originator, udh=msg.udh, data=msg.user_data)
+    got = r.add(sender=msg.originator, udh=msg.udh, data=msg.user_data, now=0.0)
     assert got.data == b"\xAB\xCD" and got.ports is None
 
 
 def test_bad_sequence_number():
     bad = udh.UserDataHeader(elements=(udh.concat_element(1, 2, 3),))
     with pytest.raises(SMSDecodeError):
-        udh.Reassembler().add(sender="A", udh=bad, data=b"")
+        udh.Reassembler().add(sender="A", udh=bad, data=b"", now=0.0)
 
 
 def test_gsm7_tables():

@@ -99,7 +99,7 @@ def test_pdus_sent_through_the_modem(sim_on):
         parts = submitted(sim)[1:]
         assert len(parts) == 3 and len({s.udh.concat.ref for s in parts}) == 1
         joiner = Reassembler()
-        wholes = [joiner.add(sender="+4912345678", udh=s.udh, data=s.user_data) for s in parts]
+        wholes = [joiner.add(sender="+4912345678", udh=s.udh, data=s.user_data, now=0.0) for s in parts]
         assert wholes[-1].data == big.push and wholes[:2] == [None, None]
     finally:
         carrier.stop()

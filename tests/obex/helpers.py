@@ -80,7 +80,8 @@ def chunkings(packets: list[bytes]) -> dict[str, list[bytes]]:
 
 def drive(server, chunks, replies=()):
     """Feed ``chunks``; answer each PutRequest with Success and each GetRequest with the next
-    body from ``replies`` (Not Found once they run out). Returns (events, [(code, payload), ...])."""
+    body from ``replies`` (Not Found once they run out); all at ``now`` 0. Returns
+    (events, [(code, payload), ...])."""
     replies = list(replies)
     out = bytearray()
     events = []
@@ -89,13 +90,13 @@ def drive(server, chunks, replies=()):
         while (ev := server.next_event()) is not None:
             events.append(ev)
             if isinstance(ev, PutRequest):
-                out.extend(server.send(Response()))
+                out.extend(server.send(Response(), 0.0))
             elif isinstance(ev, GetRequest):
                 reply = GetResponse(body=replies.pop(0)) if replies else Response(code=0xC4)
-                out.extend(server.send(reply))
+                out.extend(server.send(reply, 0.0))
 
     for chunk in chunks:
-        server.receive_data(chunk)
+        server.receive_data(chunk, 0.0)
         out += server.data_to_send()
         drain()
     return events, split_packets(bytes(out))
@@ -106,11 +107,11 @@ def pump(client, server, data: bytes = b"") -> int:
     writes = 0
     while True:
         if data:
-            server.receive_data(data)
+            server.receive_data(data, 0.0)
             writes += 1
         back = server.data_to_send()
         if back:
-            client.receive_data(back)
+            client.receive_data(back, 0.0)
         data = client.data_to_send()
         if not data and not back:
             return writes

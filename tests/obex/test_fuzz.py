@@ -26,7 +26,7 @@ def check(server, events, responses):
 @given(data=st.binary(max_size=600), connected=st.booleans(), cut=st.integers(1, 50))
 @settings(max_examples=500)
 def test_arbitrary_bytes(data, connected, cut):
-    server = ObexServer(ServerConfig(max_packet_length=300, max_object_size=1000))
+    server = ObexServer(ServerConfig(max_packet_length=300, max_object_size=1000), now=0.0)
     prefix = connect(300) if connected else b""
     stream = prefix + data
     chunks = [stream[i:i + cut] for i in range(0, len(stream), cut)]
@@ -47,7 +47,7 @@ PACKETS = st.sampled_from([
 @given(st.lists(PACKETS, max_size=25), st.sampled_from(["whole", "joined"]))
 @settings(max_examples=300, deadline=None)
 def test_packet_sequences(packets, mode):
-    server = ObexServer(ServerConfig(max_packet_length=300, max_object_size=1000))
+    server = ObexServer(ServerConfig(max_packet_length=300, max_object_size=1000), now=0.0)
     chunks = packets if mode == "whole" else [b"".join(packets)]
     events, responses = drive(server, chunks, replies=[b"g" * 900] * 30)
     check(server, events, responses)

@@ -27,7 +27,7 @@ def codes(responses):
 # -- Connect ------------------------------------------------------------------------------
 @pytest.mark.parametrize("mode", MODES)
 def test_connect_success(mode):
-    server = ObexServer(ServerConfig(max_packet_length=0x4000))
+    server = ObexServer(ServerConfig(max_packet_length=0x4000), now=0.0)
     events, responses = drive(server, chunkings([connect(0x2000)])[mode])
     assert responses == [(0xA0, bytes.fromhex("10 00 4000 CB 00000001 4A 000E") + b"SYNCML-SYNC")]
     assert events == [Connected(connection_id=1, target=b"SYNCML-SYNC", who=None,
@@ -37,14 +37,14 @@ def test_connect_success(mode):
 
 
 def test_connect_negotiates_the_smaller_size_and_keeps_peer_who():
-    server = ObexServer(ServerConfig(max_packet_length=300))
+    server = ObexServer(ServerConfig(max_packet_length=300), now=0.0)
     events, _ = drive(server, [connect(0xFFFF, hb(0x4A, b"Linux\0"))])
     assert events[0].max_packet_length == 300 and events[0].who == b"Linux\0"
 
 
 @pytest.mark.parametrize("target", [b"OBEX-FTP", b"SYNCML-DM"])
 def test_connect_unknown_target_not_found(target):
-    server = ObexServer()
+    server = ObexServer(now=0.0)
     events, responses = drive(server, [connect(0x2000, target=target)])
     assert codes(responses) == [0xC4]
     assert responses[0][1][:2] == b"\x10\x00"               # a Connect response keeps its fields
@@ -53,16 +53,16 @@ def test_connect_unknown_target_not_found(target):
 
 
 def test_connect_without_target_only_if_configured():
-    events, responses = drive(ObexServer(), [connect(0x2000, target=None)])
+    events, responses = drive(ObexServer(now=0.0), [connect(0x2000, target=None)])
     assert codes(responses) == [0xC4]
-    server = ObexServer(ServerConfig(allow_no_target=True))
+    server = ObexServer(ServerConfig(allow_no_target=True), now=0.0)
     events, responses = drive(server, [connect(0x2000, target=None)])
     assert codes(responses) == [0xA0] and len(responses[0][1]) == 4   # no Connection-ID, no Who
     assert events[0].connection_id is None and server.state is ServerState.CONNECTED
 
 
 def test_connect_with_tiny_max_packet_is_bad_request():
-    server = ObexServer()
+    server = ObexServer(now=0.0)
     events, responses = drive(server, [connect(100)])
     assert codes(responses) == [0xC0] and server.state is ServerState.IDLE
 
@@ -94,7 +94,7 @@ PUT_VARIANTS = {
 @pytest.mark.parametrize("mode", MODES)
 def test_put_variants(variant, mode):
     packets = PUT_VARIANTS[variant]
-    server = ObexServer()
+    server = ObexServer(now=0.0)
     events, responses = drive(server, chunkings([connect(0x2000)] + packets)[mode])
     assert codes(responses) == [0xA0] + [0x90] * (len(packets) - 1) + [0xA0]
     (put,) = events_of(events, PutRequest)
@@ -110,24 +110,24 @@ def test_put_variants(variant, mode):
 
 
 def test_put_without_body_is_a_delete():
-    events, responses = drive(ObexServer(), [connect(), pkt(0x82, CID, ht(0x01, "a.vcf"))])
+    events, responses = drive(ObexServer(now=0.0), [connect(), pkt(0x82, CID, ht(0x01, "a.vcf"))])
     (put,) = events_of(events, PutRequest)
     assert put.delete and put.body == b"" and put.name == "a.vcf"
 
 
 def test_put_reply_codes_come_from_the_caller():
-    server = ObexServer()
+    server = ObexServer(now=0.0)
     drive(server, [connect()])
-    server.receive_data(pkt(0x82, CID, hb(0x42, XML), hb(0x49, b"x")))
+    server.receive_data(pkt(0x82, CID, hb(0x42, XML), hb(0x49, b"x")), 0.0)
     assert isinstance(server.next_event(), PutRequest) and server.state is ServerState.PUT_WAIT
-    assert server.send(Response(code=ResponseCode.DATABASE_FULL)) == bytes.fromhex("E0 0003")
+    assert server.send(Response(code=ResponseCode.DATABASE_FULL), 0.0) == bytes.fromhex("E0 0003")
 
 
 # -- GET ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("mode", MODES)
 def test_get_reply_split_within_peer_max(mode):
     reply = bytes(range(251)) * 20
-    server = ObexServer(ServerConfig(max_packet_length=0x4000))
+    server = ObexServer(ServerConfig(max_packet_length=0x4000), now=0.0)
     rounds = 5000 // 249 + 2
     packets = [connect(255), pkt(0x83, CID, hb(0x42, XML))] + [pkt(0x83)] * (rounds + 3)
     events, responses = drive(server, chunkings(packets)[mode], replies=[reply])
@@ -153,7 +153,7 @@ def test_get_reply_split_within_peer_max(mode):
 
 
 def test_get_request_headers_over_several_packets():
-    server = ObexServer()
+    server = ObexServer(now=0.0)
     packets = [connect(), pkt(0x03, CID, ht(0x01, "devinf")), pkt(0x83, hb(0x42, XML))]
     events, responses = drive(server, packets, replies=[b"tiny"])
     assert codes(responses) == [0xA0, 0x90, 0xA0]
@@ -163,21 +163,21 @@ def test_get_request_headers_over_several_packets():
 
 
 def test_get_error_reply_and_type_header():
-    server = ObexServer()
+    server = ObexServer(now=0.0)
     drive(server, [connect()])
-    server.receive_data(pkt(0x83, CID, hb(0x42, XML)))
+    server.receive_data(pkt(0x83, CID, hb(0x42, XML)), 0.0)
     assert isinstance(server.next_event(), GetRequest)
-    assert server.send(Response(code=ResponseCode.NOT_FOUND)) == bytes.fromhex("C4 0003")
-    server.receive_data(pkt(0x83, CID, hb(0x42, XML)))
+    assert server.send(Response(code=ResponseCode.NOT_FOUND), 0.0) == bytes.fromhex("C4 0003")
+    server.receive_data(pkt(0x83, CID, hb(0x42, XML)), 0.0)
     server.next_event()
-    out = server.send(GetResponse(body=b"", type="text/x-vcard"))
+    out = server.send(GetResponse(body=b"", type="text/x-vcard"), 0.0)
     assert parse_headers(out[3:]) == [(0xC3, 0), (0x42, b"text/x-vcard\0"), (0x49, b"")]
 
 
 # -- refusals that keep the connection ----------------------------------------------------
 @pytest.mark.parametrize("request_", [pkt(0x82, hb(0x49, b"x")), pkt(0x02), pkt(0x83), pkt(0x03)])
 def test_put_get_without_connect_service_unavailable(request_):
-    server = ObexServer()
+    server = ObexServer(now=0.0)
     events, responses = drive(server, [request_, connect()])
     assert codes(responses) == [0xD3, 0xA0]
     assert events[0] == RequestRejected(op=request_[0] & 0x7F, code=0xD3, reason="no Connect yet")
@@ -188,13 +188,13 @@ def test_put_get_without_connect_service_unavailable(request_):
 def test_wrong_connection_id_not_found(mode):
     packets = [connect(), pkt(0x82, h4(0xCB, 9), hb(0x49, b"x")),
                pkt(0x82, CID, hb(0x42, XML), hb(0x49, b"y"))]
-    events, responses = drive(ObexServer(), chunkings(packets)[mode])
+    events, responses = drive(ObexServer(now=0.0), chunkings(packets)[mode])
     assert codes(responses) == [0xA0, 0xC4, 0xA0]
     assert events_of(events, PutRequest)[0].body == b"y"
 
 
 def test_require_connection_id():
-    server = ObexServer(ServerConfig(require_connection_id=True))
+    server = ObexServer(ServerConfig(require_connection_id=True), now=0.0)
     events, responses = drive(server, [connect(), pkt(0x82, hb(0x49, b"x")),
                                        pkt(0x82, CID, hb(0x49, b"x"))])
     assert codes(responses) == [0xA0, 0xD3, 0xA0]
@@ -206,7 +206,7 @@ def test_unknown_or_unsupported_opcode_keeps_connection(opcode, code):
     pre = b"\x00\x00" if opcode == 0x85 else b""
     packets = [connect(), pkt(opcode, CID, pre=pre), pkt(0x82, CID, hb(0x42, XML), hb(0x49, b"z"))]
     for mode, chunks in chunkings(packets).items():
-        events, responses = drive(ObexServer(), chunks)
+        events, responses = drive(ObexServer(now=0.0), chunks)
         assert codes(responses) == [0xA0, code, 0xA0], mode
         assert events_of(events, PutRequest)[0].body == b"z"
 
@@ -221,7 +221,7 @@ def test_unknown_or_unsupported_opcode_keeps_connection(opcode, code):
 def test_malformed_headers_bad_request_then_continue(bad_headers, mode):
     packets = [connect(), pkt(0x02, CID, hb(0x48, b"lost")), pkt(0x82, bad_headers),
                pkt(0x82, CID, hb(0x42, XML), hb(0x49, b"ok"))]
-    server = ObexServer()
+    server = ObexServer(now=0.0)
     events, responses = drive(server, chunkings(packets)[mode])
     assert codes(responses) == [0xA0, 0x90, 0xC0, 0xA0]
     assert [e.body for e in events_of(events, PutRequest)] == [b"ok"]
@@ -229,16 +229,16 @@ def test_malformed_headers_bad_request_then_continue(bad_headers, mode):
 
 
 def test_malformed_connect_is_bad_request():
-    events, responses = drive(ObexServer(), [bytes.fromhex("80 0005 1000")])
+    events, responses = drive(ObexServer(now=0.0), [bytes.fromhex("80 0005 1000")])
     assert codes(responses) == [0xC0] and responses[0][1][:2] == b"\x10\x00"
 
 
 def test_object_too_large_by_length_and_by_body():
     config = ServerConfig(max_object_size=100)
-    _, responses = drive(ObexServer(config), [connect(), pkt(0x02, CID, h4(0xC3, 101)),
+    _, responses = drive(ObexServer(config, now=0.0), [connect(), pkt(0x02, CID, h4(0xC3, 101)),
                                               pkt(0x82, CID, hb(0x49, bytes(100)))])
     assert codes(responses) == [0xA0, 0xCD, 0xA0]
-    server = ObexServer(config)
+    server = ObexServer(config, now=0.0)
     events, responses = drive(server, [connect(), pkt(0x02, CID, hb(0x48, bytes(60))),
                                        pkt(0x02, hb(0x48, bytes(60))),
                                        pkt(0x82, CID, hb(0x49, b"next"))])
@@ -250,7 +250,7 @@ def test_object_too_large_by_length_and_by_body():
 def test_abort_resets_the_put(mode):
     packets = [connect(), pkt(0x02, CID, hb(0x42, XML), hb(0x48, b"old")), pkt(0xFF, CID),
                pkt(0x82, CID, hb(0x49, b"new"))]
-    server = ObexServer()
+    server = ObexServer(now=0.0)
     events, responses = drive(server, chunkings(packets)[mode])
     assert codes(responses) == [0xA0, 0x90, 0xA0, 0xA0]
     assert len(events_of(events, Abort)) == 1
@@ -259,7 +259,7 @@ def test_abort_resets_the_put(mode):
 
 
 def test_abort_probe_before_connect_gets_success():
-    server = ObexServer()
+    server = ObexServer(now=0.0)
     events, responses = drive(server, [bytes.fromhex("FF 0008 CB") + b"ATZ\r"])
     assert codes(responses) == [0xA0] and server.state is ServerState.IDLE
 
@@ -270,7 +270,7 @@ def test_abort_probe_before_connect_gets_success():
                                         (bytes.fromhex("82 0101") + bytes(254), 0xCD)])
 @pytest.mark.parametrize("mode", MODES)
 def test_bad_packet_length_answers_and_closes(frame, code, mode):
-    server = ObexServer(ServerConfig(max_packet_length=256))
+    server = ObexServer(ServerConfig(max_packet_length=256), now=0.0)
     events, responses = drive(server, chunkings([connect(), frame, connect()])[mode])
     assert codes(responses) == [0xA0, code]
     assert isinstance(events[-1], ConnectionClosed) and events[-1].error is not None
@@ -279,38 +279,38 @@ def test_bad_packet_length_answers_and_closes(frame, code, mode):
 
 
 def test_too_long_before_connect_uses_our_max():
-    server = ObexServer(ServerConfig(max_packet_length=255))
+    server = ObexServer(ServerConfig(max_packet_length=255), now=0.0)
     events, responses = drive(server, [connect(0x2000, hb(0x4A, bytes(300)))])
     assert codes(responses) == [0xCD] and isinstance(events[-1], ConnectionClosed)
 
 
 def test_peer_flooding_while_a_reply_is_pending_closes():
-    server = ObexServer(ServerConfig(max_packet_length=255))
+    server = ObexServer(ServerConfig(max_packet_length=255), now=0.0)
     drive(server, [connect()])
-    server.receive_data(pkt(0x82, CID, hb(0x49, b"x")))
+    server.receive_data(pkt(0x82, CID, hb(0x49, b"x")), 0.0)
     assert isinstance(server.next_event(), PutRequest)
-    server.receive_data(bytes(600))
+    server.receive_data(bytes(600), 0.0)
     assert isinstance(server.next_event(), ConnectionClosed)
 
 
 # -- Disconnect, EOF, idle timeout --------------------------------------------------------
 @pytest.mark.parametrize("mode", MODES)
 def test_disconnect_closes(mode):
-    server = ObexServer()
+    server = ObexServer(now=0.0)
     events, responses = drive(server, chunkings([connect(), pkt(0x81, CID), connect()])[mode])
     assert codes(responses) == [0xA0, 0xA0]
     assert [type(e) for e in events] == [Connected, Disconnect, ConnectionClosed]
     assert server.state is ServerState.CLOSED
     with pytest.raises(LocalProtocolError):
-        server.send(Response())
+        server.send(Response(), 0.0)
 
 
 @pytest.mark.parametrize("data,reason", [(b"", "eof"), (b"\x82\x00", "eof inside a packet")])
 def test_eof(data, reason):
-    server = ObexServer()
-    server.receive_data(data)
+    server = ObexServer(now=0.0)
+    server.receive_data(data, 0.0)
     if data:
-        server.receive_data(b"")
+        server.receive_data(b"", 0.0)
     assert server.next_event() == ConnectionClosed(reason=reason)
     assert server.state is ServerState.CLOSED
 
@@ -329,7 +329,7 @@ def test_idle_timeout_with_now():
 
 
 def test_idle_timer_is_off_while_the_caller_owes_a_reply():
-    server = ObexServer(ServerConfig(idle_timeout=5.0))
+    server = ObexServer(ServerConfig(idle_timeout=5.0), now=0.0)
     server.receive_data(connect(), now=1.0)
     server.receive_data(pkt(0x82, CID, hb(0x49, b"x")), now=2.0)
     assert server.next_deadline() is None
@@ -339,18 +339,23 @@ def test_idle_timer_is_off_while_the_caller_owes_a_reply():
     assert server.next_deadline() == 1005.0
 
 
-def test_idle_timeout_without_now_restarts_at_next_timer():
+def test_now_is_required_and_restarts_the_idle_window():
+    """``now`` is never optional (the core reads no clock): each ``receive_data``/``send``
+    restarts the idle window at the ``now`` it is given."""
     server = ObexServer(ServerConfig(idle_timeout=10.0), now=0.0)
-    server.receive_data(connect())                 # no timestamp given
-    server.handle_timeout(10.0)                     # re-stamps instead of firing
+    with pytest.raises(TypeError):
+        server.receive_data(connect())              # type: ignore[call-arg]
+    server.receive_data(connect(), 5.0)
     assert server.state is ServerState.CONNECTED
-    assert server.next_deadline() == 20.0
-    server.handle_timeout(20.0)
+    assert server.next_deadline() == 15.0
+    server.handle_timeout(14.9)
+    assert server.state is ServerState.CONNECTED
+    server.handle_timeout(15.0)
     assert server.state is ServerState.CLOSED
 
 
 def test_no_idle_timeout_configured():
-    server = ObexServer()
+    server = ObexServer(now=0.0)
     assert server.next_deadline() is None
     server.handle_timeout(1e9)
     assert server.state is ServerState.IDLE
@@ -358,15 +363,15 @@ def test_no_idle_timeout_configured():
 
 # -- caller misuse ------------------------------------------------------------------------
 def test_caller_misuse_raises_local_error():
-    server = ObexServer()
+    server = ObexServer(now=0.0)
     with pytest.raises(LocalProtocolError):
-        server.send(Response())
+        server.send(Response(), 0.0)
     with pytest.raises(LocalProtocolError):
-        server.send(PutRequest(body=b""))
+        server.send(PutRequest(body=b""), 0.0)
     drive(server, [connect()])
-    server.receive_data(pkt(0x82, CID, hb(0x49, b"x")))
+    server.receive_data(pkt(0x82, CID, hb(0x49, b"x")), 0.0)
     with pytest.raises(LocalProtocolError):
-        server.send(GetResponse(body=b"wrong op"))
+        server.send(GetResponse(body=b"wrong op"), 0.0)
     with pytest.raises(LocalProtocolError):
         Response(code=ResponseCode.CONTINUE)
     with pytest.raises(LocalProtocolError):
@@ -376,11 +381,11 @@ def test_caller_misuse_raises_local_error():
 def test_reply_owed_when_the_link_closed_is_dropped():
     """A PUT's request event, then the peer floods and is closed: the host's late reply
     to the PUT is dropped, not an error (it could not know when it drained the events)."""
-    server = ObexServer(ServerConfig(max_packet_length=300, max_object_size=1000))
+    server = ObexServer(ServerConfig(max_packet_length=300, max_object_size=1000), now=0.0)
     flood = pkt(0x02, hb(0x48, b"x" * 200)) * 3
-    server.receive_data(connect() + pkt(0x82, hb(0x49, b"end")) + flood)
+    server.receive_data(connect() + pkt(0x82, hb(0x49, b"end")) + flood, 0.0)
     kinds = [type(e) for e in server.events()]
     assert kinds[-1] is ConnectionClosed and server.state is ServerState.CLOSED
-    assert server.send(Response()) == b""
+    assert server.send(Response(), 0.0) == b""
     with pytest.raises(LocalProtocolError):
-        server.send(Response())
+        server.send(Response(), 0.0)

@@ -16,7 +16,7 @@ class Phone(Protocol):
     def __init__(self, messages: list[bytes], ctype: str, at_first: bool = False):
         self.messages = list(messages)
         self.ctype = ctype
-        self.core = ObexServer(ServerConfig(max_packet_length=4096))
+        self.core = ObexServer(ServerConfig(max_packet_length=4096), now=0.0)
         self.puts: list[PutRequest] = []
         self.gets = 0
         self.closed = False
@@ -30,19 +30,19 @@ class Phone(Protocol):
                 self.at_first = False
                 self.transport.write(b"\r\nCONNECT\r\n")
             return
-        self.core.receive_data(data)
+        self.core.receive_data(data, 0.0)
         self.transport.write(self.core.data_to_send())
         for event in self.core.events():
             if isinstance(event, PutRequest):
                 self.puts.append(event)
-                self.transport.write(self.core.send(Response(code=ResponseCode.SUCCESS)))
+                self.transport.write(self.core.send(Response(code=ResponseCode.SUCCESS), 0.0))
             elif isinstance(event, GetRequest):
                 self.gets += 1
                 if self.messages:
                     reply = GetResponse(body=self.messages.pop(0), type=self.ctype)
                 else:
                     reply = Response(code=ResponseCode.INTERNAL_SERVER_ERROR)
-                self.transport.write(self.core.send(reply))
+                self.transport.write(self.core.send(reply, 0.0))
             elif isinstance(event, ConnectionClosed):
                 self.closed = True
                 self.transport.loseConnection()

@@ -11,12 +11,14 @@ from twisted.internet.testing import MemoryReactorClock, StringTransport
 
 from gateway.ds.server.handler import Request, Response
 from gateway.obex import ClientConfig, ObexClient, ResponseCode, ServerConfig
-from gateway.obex.events import ConnectRequest, Connected, Response as ObexResponse
+from gateway.obex.events import (ConnectRequest, Connected, Disconnect, GetRequest, PutRequest,
+                                 Response as ObexResponse)
 from gateway.obex.constants import TARGET_SYNCML_SYNC
 from gateway.syncml.errors import RemoteProtocolError
 from gateway.transport.obex.protocol import ObexSyncProtocol
 
 XML = "application/vnd.syncml+xml"
+CONNECT = ConnectRequest(target=TARGET_SYNCML_SYNC)
 
 
 class Engine:
@@ -47,16 +49,17 @@ def setup(engine: Engine, **kw: Any) -> tuple[ObexSyncProtocol, StringTransport,
                              link="test", **kw)
     transport = StringTransport()
     proto.makeConnection(transport)
-    client = ObexClient(ClientConfig())
+    client = ObexClient(ClientConfig(), now=0.0)
     return proto, transport, client, reactor
 
 
 def talk(proto: ObexSyncProtocol, transport: StringTransport, client: ObexClient,
-         data: bytes) -> list:
-    proto.dataReceived(data)
+         request: Any) -> list:
+    """The client core sends ``request``; the protocol's answer goes back to it."""
+    proto.dataReceived(client.send(request, 0.0))
     out = transport.value()
     transport.clear()
-    client.receive_data(out)
+    client.receive_data(out, 0.0)
     return list(client.events())
 
 
@@ -64,10 +67,10 @@ def test_session_key_stays_on_the_link() -> None:
     engine = Engine()
     proto, transport, client, _ = setup(engine)
     assert isinstance(talk(proto, transport, client,
-                           client.send(ConnectRequest(target=TARGET_SYNCML_SYNC)))[0], Connected)
+                           CONNECT)[0], Connected)
     for n in (1, 2):
-        assert talk(proto, transport, client, client.put(XML, b"msg"))[0].ok
-        got = talk(proto, transport, client, client.get(XML))[0]
+        assert talk(proto, transport, client, PutRequest(type=XML, body=b"msg"))[0].ok
+        got = talk(proto, transport, client, GetRequest(type=XML))[0]
         assert got.body == b"reply-%d" % n
     assert [r.session for r in engine.requests] == [None, "key-1"]
     assert all(r.base_url == "obex://t" for r in engine.requests)
@@ -76,9 +79,9 @@ def test_session_key_stays_on_the_link() -> None:
 def test_peer_error_answers_the_get_and_closes() -> None:
     engine = Engine(RemoteProtocolError("bad message", error_status_hint=400))
     proto, transport, client, _ = setup(engine)
-    talk(proto, transport, client, client.send(ConnectRequest(target=TARGET_SYNCML_SYNC)))
-    assert talk(proto, transport, client, client.put(XML, b"junk"))[0].ok
-    got = talk(proto, transport, client, client.get(XML))[0]
+    talk(proto, transport, client, CONNECT)
+    assert talk(proto, transport, client, PutRequest(type=XML, body=b"junk"))[0].ok
+    got = talk(proto, transport, client, GetRequest(type=XML))[0]
     assert isinstance(got, ObexResponse) and got.code == ResponseCode.BAD_REQUEST
     assert transport.disconnecting
 
@@ -86,9 +89,9 @@ def test_peer_error_answers_the_get_and_closes() -> None:
 def test_engine_bug_is_internal_server_error() -> None:
     engine = Engine(KeyError("bug"))
     proto, transport, client, _ = setup(engine)
-    talk(proto, transport, client, client.send(ConnectRequest(target=TARGET_SYNCML_SYNC)))
-    talk(proto, transport, client, client.put(XML, b"m"))
-    got = talk(proto, transport, client, client.get(XML))[0]
+    talk(proto, transport, client, CONNECT)
+    talk(proto, transport, client, PutRequest(type=XML, body=b"m"))
+    got = talk(proto, transport, client, GetRequest(type=XML))[0]
     assert got.code == ResponseCode.INTERNAL_SERVER_ERROR
 
 
@@ -109,9 +112,8 @@ def test_serial_link_accepts_at_preamble_and_starts_over_after_disconnect() -> N
     proto.dataReceived(b"AT+CPROT=0\r")
     assert b"CONNECT" in transport.value()
     transport.clear()
-    assert isinstance(talk(proto, transport, client, client.send(
-        ConnectRequest(target=TARGET_SYNCML_SYNC)))[0], Connected)
-    talk(proto, transport, client, client.disconnect())
+    assert isinstance(talk(proto, transport, client, CONNECT)[0], Connected)
+    talk(proto, transport, client, Disconnect())
     assert not transport.disconnecting            # the port stays open ...
     proto.dataReceived(b"AT\r")                   # ... in AT mode again
     assert b"OK" in transport.value()
@@ -122,8 +124,8 @@ def test_reply_after_the_peer_left_is_dropped() -> None:
     pending: list[Deferred] = []
     proto, transport, client, _ = setup(Engine())
     proto.run = lambda fn, *a: pending.append(Deferred()) or pending[-1]
-    talk(proto, transport, client, client.send(ConnectRequest(target=TARGET_SYNCML_SYNC)))
-    talk(proto, transport, client, client.put(XML, b"m"))
+    talk(proto, transport, client, CONNECT)
+    talk(proto, transport, client, PutRequest(type=XML, body=b"m"))
     proto.connectionLost(None)
     pending[0].callback(Response(body=b"late", content_type=XML, session="k"))
     assert b"late" not in transport.value()

@@ -10,6 +10,7 @@ import pytest
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 
+from gateway.obex.at import AtDialer, AtFailed, Dial
 from gateway.syncml.errors import LocalProtocolError
 from gateway.transport.host import CoreHost, DatagramHost, HostedProtocol
 
@@ -211,3 +212,15 @@ def test_hosted_protocol_on_a_string_transport():
     proto.connectionLost(None)
     assert proto.host.stopped and events[-1] == Got(data=b"", now=0.0)
 
+
+def test_a_real_core_times_out_on_the_clock():
+    """The AT dialer in the host: no CONNECT within its timeout fails it at the
+    clock's time, with nothing but Clock.advance."""
+    host, clock, transport, events = hosted(AtDialer(timeout=5.0))
+    host.send(Dial())
+    assert transport.value() == b"AT+CPROT=0\r"
+    clock.advance(4.9)
+    assert events == []
+    clock.advance(0.1)
+    assert [type(e) for e in events] == [AtFailed]
+    assert clock.getDelayedCalls() == []

@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from twisted.internet.defer import Deferred, inlineCallbacks, succeed
-from twisted.internet.protocol import Protocol
 
 from gateway.ds.server.handler import Request
 from gateway.obex import (ClientConfig, ConnectRequest, ConnectionClosed, Connected,
                           Disconnect, GetRequest, ObexClient, PutRequest, Response)
-from gateway.obex.at import AtDialer, AtFailed, ObexStarted
+from gateway.obex.at import AtDialer, AtFailed, Dial, ObexStarted
 from gateway.obex.constants import TARGET_SYNCML_SYNC, TYPE_SYNCML_SAN, HeaderId
 from gateway.obex.headers import find, type_text
+from gateway.transport.host import CoreHost, HostedProtocol
 from gateway.transport.logs import get_logger
 
 __all__ = ["DialError", "DialTarget", "parse_via", "ObexClientProtocol", "alerted_session",
@@ -77,74 +77,54 @@ def parse_via(text: str) -> DialTarget:
     return DialTarget(kind=kind, text=text, mac=":".join(parts[:6]).upper(), channel=channel)
 
 
-class ObexClientProtocol(Protocol):
+class ObexClientProtocol(HostedProtocol):
     """OBEX client requests as Deferreds: ``connect``/``put``/``get``/``disconnect`` fire
-    with the core's ``Connected`` or final ``Response``; a lost link fails them."""
+    with the core's ``Connected`` or final ``Response``; a lost link fails them. The cores
+    run in a :class:`CoreHost`: the AT dialer first (with ``at_dial``), then the OBEX core."""
 
     def __init__(self, *, reactor: Any, config: ClientConfig | None = None,
                  at_dial: bool = False, at_timeout: float = 10.0):
         self.reactor = reactor
         self.config = config or ClientConfig(idle_timeout=60.0)
         self.at_dial = at_dial
-        self.at_timeout = at_timeout
         self.core = ObexClient(self.config, now=reactor.seconds())
-        self.at: AtDialer | None = None
         self.ready: Deferred[None] = Deferred()
         self.closed: Deferred[str] = Deferred()
         self._pending: Deferred[Any] | None = None
-        self._timer = None
         self._lost = False
+        first = AtDialer(timeout=at_timeout) if at_dial else self.core
+        self.host = CoreHost(first, reactor=reactor, on_event=self._on_event)
 
     def connectionMade(self) -> None:
+        super().connectionMade()
         if self.at_dial:
-            self.at = AtDialer(now=self.reactor.seconds(), timeout=self.at_timeout)
-            self.transport.write(self.at.data_to_send())
+            self.host.send(Dial())
         else:
             self.ready.callback(None)
-        self._rearm()
 
-    def dataReceived(self, data: bytes) -> None:
-        if self.at is not None:
-            self.at.receive_data(data, self.reactor.seconds())
-            self._at_events()
-            return
-        self.core.receive_data(data, self.reactor.seconds())
-        self._pump()
-
-    def _at_events(self) -> None:
-        assert self.at is not None
-        self.transport.write(self.at.data_to_send())
-        for event in self.at.events():
-            if isinstance(event, ObexStarted):
-                self.at = None
-                self.ready.callback(None)
-                if event.data:
-                    self.core.receive_data(event.data, self.reactor.seconds())
-                    self._pump()
-                return
-            if isinstance(event, AtFailed):
-                self.at = None
-                self.ready.errback(DialError(f"AT preamble: {event.reason}"))
-                self.transport.loseConnection()
-                return
-        self._rearm()
-
-    def _pump(self) -> None:
-        self.transport.write(self.core.data_to_send())
-        for event in self.core.events():
-            if isinstance(event, (Connected, Response)):
-                d, self._pending = self._pending, None
-                if d is not None:
-                    d.callback(event)
-            elif isinstance(event, ConnectionClosed):
-                d, self._pending = self._pending, None
-                if d is not None:
-                    if event.reason == "disconnected":
-                        d.callback(Response(code=event.code or 0xA0))
-                    else:
-                        d.errback(DialError(f"OBEX session ended: {event.reason}"))
-                self.transport.loseConnection()
-        self._rearm()
+    def _on_event(self, event: Any) -> None:
+        if self._lost:
+            return                    # connectionLost fails what is pending
+        if isinstance(event, ObexStarted):
+            self.host.switch(self.core)
+            self.ready.callback(None)
+            if event.data:
+                self.host.receive_data(event.data)
+        elif isinstance(event, AtFailed):
+            self.ready.errback(DialError(f"AT preamble: {event.reason}"))
+            self.transport.loseConnection()
+        elif isinstance(event, (Connected, Response)):
+            d, self._pending = self._pending, None
+            if d is not None:
+                d.callback(event)
+        elif isinstance(event, ConnectionClosed):
+            d, self._pending = self._pending, None
+            if d is not None:
+                if event.reason == "disconnected":
+                    d.callback(Response(code=event.code or 0xA0))
+                else:
+                    d.errback(DialError(f"OBEX session ended: {event.reason}"))
+            self.transport.loseConnection()
 
     def request(self, event: Any) -> Deferred[Any]:
         if self._lost:
@@ -153,8 +133,7 @@ class ObexClientProtocol(Protocol):
             raise DialError("a request is already outstanding")
         d: Deferred[Any] = Deferred()
         self._pending = d
-        self.transport.write(self.core.send(event, self.reactor.seconds()))
-        self._pump()
+        self.host.send(event)
         return d
 
     def connect(self, target: bytes | None = TARGET_SYNCML_SYNC) -> Deferred[Any]:
@@ -169,30 +148,9 @@ class ObexClientProtocol(Protocol):
     def disconnect(self) -> Deferred[Any]:
         return self.request(Disconnect())
 
-    def _rearm(self) -> None:
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
-        self._timer = None
-        if self._lost:
-            return
-        deadline = self.at.next_deadline() if self.at is not None else self.core.next_deadline()
-        if deadline is not None:
-            self._timer = self.reactor.callLater(max(0.0, deadline - self.reactor.seconds()),
-                                                 self._timeout)
-
-    def _timeout(self) -> None:
-        self._timer = None
-        now = self.reactor.seconds()
-        if self.at is not None:
-            self.at.handle_timeout(now)
-            self._at_events()
-        else:
-            self.core.handle_timeout(now)
-            self._pump()
-
     def connectionLost(self, reason: Any = None) -> None:
         self._lost = True
-        self._rearm()
+        super().connectionLost(reason)
         if not self.ready.called:
             self.ready.errback(DialError("link closed before OBEX started"))
         d, self._pending = self._pending, None

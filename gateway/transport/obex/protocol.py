@@ -13,15 +13,16 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.protocol import Factory
 
 from gateway.ds.server.handler import Request, Response as EngineResponse
-from gateway.obex import (ConnectionClosed, Connected, Disconnect, RequestRejected,
-                          ResponseCode, ServerConfig, ServerState, SyncMLObexServer,
+from gateway.obex import (ConnectionClosed, Connected, RequestRejected, ResponseCode,
+                          ServerConfig, ServerState, SyncMLObexServer, SyncMLReply,
                           SyncMLRequest)
 from gateway.obex.at import AtCommand, AtFailed, AtListener, ObexStarted
 from gateway.obex.events import Response
 from gateway.syncml.errors import RemoteProtocolError
+from gateway.transport.host import CoreHost, HostedProtocol
 from gateway.transport.logs import get_logger
 
 __all__ = ["ObexSyncProtocol", "ObexSyncFactory", "ERROR_CODES"]
@@ -39,13 +40,14 @@ ERROR_CODES: dict[int, int] = {
 }
 
 
-class ObexSyncProtocol(Protocol):
+class ObexSyncProtocol(HostedProtocol):
     """SyncML over OBEX, gateway as OBEX server, on one stream (TCP, serial, RFCOMM).
 
     ``run(fn, *args)`` runs a blocking call off the reactor thread and returns a Deferred.
     ``at_preamble``: accept AT commands (``AT+CPROT=0``) before OBEX (serial cables).
     ``reusable``: after the OBEX session ends, start a fresh one on the same stream
-    instead of closing it (a serial port stays open for the next phone)."""
+    instead of closing it (a serial port stays open for the next phone). The cores run in
+    a :class:`CoreHost`: the AT listener first (with ``at_preamble``), then the OBEX core."""
 
     def __init__(self, *, engine: Any, run: Callable[..., Any], reactor: Any,
                  config: ServerConfig, base_url: str, link: str,
@@ -58,16 +60,18 @@ class ObexSyncProtocol(Protocol):
         self.link = link
         self.at_preamble = at_preamble
         self.reusable = reusable
-        self.core: SyncMLObexServer | None = None
-        self.at: AtListener | None = None
+        self.obex: SyncMLObexServer | None = None   # None while in the AT preamble
         self.session: str | None = None
         self.peer = "?"
         self.closed = False
         self.busy = False           # an engine call is running
         self.error_code: int | None = None
         self.messages = 0
-        self._timer = None
         self._generation = 0        # bumps per OBEX session; stale engine answers are dropped
+        self._handlers = {ObexStarted: self._on_obex_started, AtCommand: self._on_at_command,
+                          AtFailed: self._on_at_failed, SyncMLRequest: self._run_engine,
+                          ConnectionClosed: self._on_closed, RequestRejected: self._on_rejected,
+                          Connected: self._on_connected}
 
     # -- connection -----------------------------------------------------------------------
     def connectionMade(self) -> None:
@@ -77,87 +81,73 @@ class ObexSyncProtocol(Protocol):
             peer = None
         host = getattr(peer, "host", None)
         self.peer = f"{host}:{getattr(peer, 'port', '')}" if host else self.link
-        self._fresh_session()
+        self.host = CoreHost(self._fresh_session(), reactor=self.reactor,
+                             on_event=self._on_event)
+        super().connectionMade()
         log.debug("{link}: connection from {peer}", link=self.link, peer=self.peer,
                   session=None, device=None)
 
-    def _fresh_session(self) -> None:
-        now = self.reactor.seconds()
+    def _fresh_session(self) -> Any:
+        """A new session's first core: the AT listener, or the OBEX core at once."""
         self._generation += 1
-        self.core = SyncMLObexServer(self.config, now=now)
-        self.at = AtListener() if self.at_preamble else None
-        self.session, self.error_code, self.busy = None, None, False
-        self._rearm()
+        self.obex, self.session, self.error_code, self.busy = None, None, None, False
+        if self.at_preamble:
+            return AtListener(now=self.reactor.seconds(), idle_timeout=self.config.idle_timeout)
+        return self._obex_core()
+
+    def _obex_core(self) -> SyncMLObexServer:
+        self.obex = SyncMLObexServer(self.config, now=self.reactor.seconds())
+        return self.obex
+
+    def dataReceived(self, data: bytes) -> None:
+        if self.closed:
+            return
+        super().dataReceived(data)
+        self._answer_error()
 
     def connectionLost(self, reason: Any = None) -> None:
         self.closed = True
-        self._cancel_timer()
-        if self.core is not None and self.core.state is not ServerState.CLOSED:
-            self.core.receive_data(b"", self.reactor.seconds())
-            for _ in self.core.events():
-                pass
+        super().connectionLost(reason)
         log.debug("{link}: {peer} gone (session {session})", link=self.link, peer=self.peer,
                   session=self.session, device=None)
 
-    # -- bytes in -------------------------------------------------------------------------
-    def dataReceived(self, data: bytes) -> None:
-        if self.closed or self.core is None:
-            return
-        if self.at is not None:
-            data = self._preamble(data)
-            if self.at is not None or not data:
-                self._rearm()
-                return
-        self.core.receive_data(data, self.reactor.seconds())
-        self._pump()
+    # -- events ---------------------------------------------------------------------------
+    def _on_event(self, event: Any) -> None:
+        handler = self._handlers.get(type(event))
+        if handler is not None and not self.closed:
+            handler(event)
 
-    def _preamble(self, data: bytes) -> bytes:
-        """Feed the AT listener; returns the bytes that follow a switch to OBEX."""
-        assert self.at is not None
-        self.at.receive_data(data)
-        self._write(self.at.data_to_send())
-        rest = b""
-        for event in self.at.events():
-            if isinstance(event, ObexStarted):
-                self.at, rest = None, event.data
-                log.debug("{link}: {peer} switched to OBEX", link=self.link, peer=self.peer,
-                          session=None, device=None)
-            elif isinstance(event, AtCommand):
-                log.debug("{link}: AT {command} -> {reply}", link=self.link,
-                          command=event.command, reply=event.reply, session=None, device=None)
-            elif isinstance(event, AtFailed):
-                self._end(f"AT preamble failed: {event.reason}")
-        return rest
+    def _on_obex_started(self, event: ObexStarted) -> None:
+        log.debug("{link}: {peer} switched to OBEX", link=self.link, peer=self.peer,
+                  session=None, device=None)
+        self.host.switch(self._obex_core())
+        if event.data:
+            self.host.receive_data(event.data)
 
-    def _pump(self) -> None:
-        core = self.core
-        assert core is not None
-        self._write(core.data_to_send())
-        for event in core.events():
-            if isinstance(event, SyncMLRequest):
-                self._run_engine(event)
-            elif isinstance(event, ConnectionClosed):
-                self._write(core.data_to_send())
-                quiet = event.error is None and (event.reason == "disconnected" or (
-                    self.reusable and not core.obex.connected))
-                level = log.debug if quiet else log.info
-                level("{link}: OBEX session with {peer} ended: {reason} (session {session})",
-                      link=self.link, peer=self.peer, reason=event.reason,
-                      session=self.session, device=None)
-                self._end(event.reason)
-                return
-            elif isinstance(event, RequestRejected):
-                log.info("{link}: {peer} request 0x{op:02X} refused with 0x{code:02X}: {reason}",
-                         link=self.link, peer=self.peer, op=event.op, code=event.code,
-                         reason=event.reason, session=self.session, device=None)
-            elif isinstance(event, Connected):
-                log.debug("{link}: {peer} connected, packets up to {size} bytes",
-                          link=self.link, peer=self.peer, size=event.max_packet_length,
-                          session=None, device=None)
-            elif isinstance(event, Disconnect):
-                pass
-        self._answer_error()
-        self._rearm()
+    def _on_at_command(self, event: AtCommand) -> None:
+        log.debug("{link}: AT {command} -> {reply}", link=self.link, command=event.command,
+                  reply=event.reply, session=None, device=None)
+
+    def _on_at_failed(self, event: AtFailed) -> None:
+        self._end(f"AT preamble failed: {event.reason}")
+
+    def _on_closed(self, event: ConnectionClosed) -> None:
+        quiet = event.error is None and (event.reason == "disconnected" or (
+            self.reusable and self.obex is not None and not self.obex.obex.connected))
+        level = log.debug if quiet else log.info
+        level("{link}: OBEX session with {peer} ended: {reason} (session {session})",
+              link=self.link, peer=self.peer, reason=event.reason, session=self.session,
+              device=None)
+        self._end(event.reason)
+
+    def _on_rejected(self, event: RequestRejected) -> None:
+        log.info("{link}: {peer} request 0x{op:02X} refused with 0x{code:02X}: {reason}",
+                 link=self.link, peer=self.peer, op=event.op, code=event.code,
+                 reason=event.reason, session=self.session, device=None)
+
+    def _on_connected(self, event: Connected) -> None:
+        log.debug("{link}: {peer} connected, packets up to {size} bytes", link=self.link,
+                  peer=self.peer, size=event.max_packet_length, session=None, device=None)
 
     # -- the engine -----------------------------------------------------------------------
     def _run_engine(self, event: SyncMLRequest) -> None:
@@ -176,7 +166,7 @@ class ObexSyncProtocol(Protocol):
 
     def _answered(self, response: EngineResponse, generation: int) -> None:
         self.busy = False
-        if self.closed or generation != self._generation or self.core is None:
+        if self.closed or generation != self._generation or self.obex is None:
             log.info("{link}: {peer} went away before the reply (session {session})",
                      link=self.link, peer=self.peer, session=response.session, device=None)
             return
@@ -184,9 +174,7 @@ class ObexSyncProtocol(Protocol):
                   peer=self.peer, session=response.session, size=len(response.body),
                   device=None)
         self.session = response.session
-        self._write(self.core.reply(response.body, response.content_type,
-                                    self.reactor.seconds()))
-        self._pump()
+        self.host.send(SyncMLReply(body=response.body, content_type=response.content_type))
 
     def _failed(self, failure: Any, generation: int) -> None:
         self.busy = False
@@ -210,46 +198,23 @@ class ObexSyncProtocol(Protocol):
     def _answer_error(self) -> None:
         """After an engine failure, answer the peer's GET (now or when it comes) with
         the error, then end the OBEX session."""
-        core = self.core
-        if self.error_code is None or core is None or core.state is not ServerState.GET_WAIT:
+        obex = self.obex
+        if self.error_code is None or obex is None or obex.state is not ServerState.GET_WAIT:
             return
         code, self.error_code = self.error_code, None
-        self._write(core.obex.send(Response(code=code), self.reactor.seconds()))
+        self.host.send(Response(code=code))
         self._end("engine error")
 
-    # -- bytes out, timer, end ------------------------------------------------------------
-    def _write(self, data: bytes) -> None:
-        if data and not self.closed:
-            self.transport.write(data)
-
+    # -- end ------------------------------------------------------------------------------
     def _end(self, reason: str) -> None:
-        if self.reusable and not self.closed:
-            self._fresh_session()
+        if self.closed:
             return
-        self._cancel_timer()
-        if not self.closed:
-            self.transport.loseConnection()
-
-    def _rearm(self) -> None:
-        self._cancel_timer()
-        if self.closed or self.core is None:
+        if self.reusable:
+            self.host.switch(self._fresh_session())
             return
-        deadline = self.core.next_deadline()
-        if deadline is not None:
-            delay = max(0.0, deadline - self.reactor.seconds())
-            self._timer = self.reactor.callLater(delay, self._timeout)
-
-    def _timeout(self) -> None:
-        self._timer = None
-        if self.closed or self.core is None:
-            return
-        self.core.handle_timeout(self.reactor.seconds())
-        self._pump()
-
-    def _cancel_timer(self) -> None:
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
-        self._timer = None
+        self._generation += 1
+        self.host.stop()
+        self.transport.loseConnection()
 
 
 class ObexSyncFactory(Factory):

@@ -8,41 +8,24 @@ that failed (SIM, no answer) is restarted on the next send; a lost port is reope
 
 from __future__ import annotations
 
+import itertools
 import random
 import secrets
 from typing import Any, Callable
 
 from twisted.internet.defer import Deferred, FirstError, gatherResults, inlineCallbacks
-from twisted.internet.protocol import Protocol
 
-from gateway.notify.modem import Modem, ModemConfig, Phase
+from gateway.notify.modem import ModemConfig, Phase
 from gateway.notify.modem_events import (CommandFailed, CommandTimeout, ModemFailed,
-                                         ModemReady, SmsFailed, SmsReceived, SmsSent)
+                                         ModemReady, SmsFailed, SmsReceived, SmsSent, Start,
+                                         SubmitPdu)
 from gateway.notify.sms import wap_push_pdus
 from gateway.transport import logs
 from gateway.transport.notify.carriers.base import CarrierError, Sent, sms_parts_for
+from gateway.transport.notify.modem_link import ModemLink, open_serial
 from gateway.notifier.payload import Payload
 
 log = logs.get_logger("gateway.notify.modem")
-
-
-def open_serial(protocol: Protocol, device: str, reactor: Any, baudrate: int) -> Any:
-    from twisted.internet.serialport import SerialPort
-    return SerialPort(protocol, device, reactor, baudrate=baudrate)
-
-
-class _ModemProtocol(Protocol):
-    def __init__(self, carrier: "ModemCarrier"):
-        self.carrier = carrier
-
-    def connectionMade(self) -> None:
-        self.carrier._started(self)
-
-    def dataReceived(self, data: bytes) -> None:
-        self.carrier._received(self, data)
-
-    def connectionLost(self, reason: Any = None) -> None:
-        self.carrier._lost(self)
 
 
 class ModemCarrier:
@@ -58,67 +41,31 @@ class ModemCarrier:
                                   prompt_timeout=settings.command_timeout * 2,
                                   submit_timeout=settings.submit_timeout,
                                   recovery_timeout=min(2.0, settings.command_timeout))
-        self.modem = Modem(self.config)
-        self._protocol: _ModemProtocol | None = None
+        self.link: ModemLink | None = None
         self._port: Any = None
-        self._timer: Any = None
         self._waiting: dict[int, Deferred[int]] = {}
+        self._ids = itertools.count(1)
         self._ref = random.Random(secrets.randbits(32)).randrange(256)
 
     def sms_parts(self, payload: Payload) -> int:
         return sms_parts_for(payload.push)
 
     # -- the serial link ------------------------------------------------------------------
-    def _ensure_open(self) -> None:
-        if self._port is None:
-            self.modem = Modem(self.config)
+    def _ensure_open(self) -> ModemLink:
+        link = self.link
+        if link is None or link.host.stopped:          # never opened, or the port was lost
+            link = ModemLink(self.reactor, self._dispatch, self.config)
             try:
-                self._port = self.opener(_ModemProtocol(self), self.settings.device,
-                                         self.reactor, self.settings.baudrate)
+                self._port = self.opener(link, self.settings.device, self.reactor,
+                                         self.settings.baudrate)
             except Exception as e:
                 self._port = None
                 raise CarrierError(f"cannot open modem {self.settings.device}: {e}") from None
-        elif self.modem.phase is Phase.FAILED:
+            self.link = link
+        elif link.modem.phase is Phase.FAILED:
             log.info("restarting modem {device}", device=self.settings.device)
-            self.modem.start(self.reactor.seconds())
-            self._pump()
-
-    def _started(self, protocol: _ModemProtocol) -> None:
-        self._protocol = protocol
-        self.modem.start(self.reactor.seconds())
-        self._pump()
-
-    def _received(self, protocol: _ModemProtocol, data: bytes) -> None:
-        if protocol is self._protocol:
-            self.modem.receive_data(data, self.reactor.seconds())
-            self._pump()
-
-    def _lost(self, protocol: _ModemProtocol) -> None:
-        if protocol is not self._protocol:
-            return
-        self._protocol = None
-        self._port = None
-        self.modem.receive_data(b"", self.reactor.seconds())
-        self._pump()
-
-    def _pump(self) -> None:
-        out = self.modem.data_to_send()
-        if out and self._protocol is not None and self._protocol.transport is not None:
-            self._protocol.transport.write(out)
-        while (event := self.modem.next_event()) is not None:
-            self._dispatch(event)
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
-        self._timer = None
-        deadline = self.modem.next_deadline()
-        if deadline is not None:
-            self._timer = self.reactor.callLater(max(0.0, deadline - self.reactor.seconds()),
-                                                 self._timeout)
-
-    def _timeout(self) -> None:
-        self._timer = None
-        self.modem.handle_timeout(self.reactor.seconds())
-        self._pump()
+            link.host.send(Start())
+        return link
 
     def _dispatch(self, event: Any) -> None:
         if isinstance(event, SmsSent):
@@ -149,19 +96,18 @@ class ModemCarrier:
 
     @inlineCallbacks
     def send(self, address: str, payload: Payload) -> Any:
-        self._ensure_open()
+        link = self._ensure_open()
         self._ref = (self._ref + 1) % 256
         try:
             pdus = wap_push_pdus(payload.push, address, ref=self._ref,
                                  validity=self.settings.validity, sca=self.settings.sms_center)
         except ValueError as e:
             raise CarrierError(f"cannot encode the SMS: {e}") from None
-        now = self.reactor.seconds()
         waits = []
         for pdu_hex, length in pdus:
-            rid = self.modem.send_pdu(pdu_hex, length, now)
+            rid = next(self._ids)
             waits.append(self._wait(rid))
-        self._pump()
+            link.host.send(SubmitPdu(request_id=rid, pdu_hex=pdu_hex, length=length))
         try:
             refs = yield gatherResults(waits, consumeErrors=True)
         except FirstError as e:
@@ -173,10 +119,9 @@ class ModemCarrier:
                            + ",".join(map(str, refs)))
 
     def stop(self) -> None:
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
-        self._timer = None
-        port, self._port = self._port, None
-        self._protocol = None
+        link, port = self.link, self._port
+        self.link = self._port = None
+        if link is not None:
+            link.host.stop()
         if port is not None:
             port.loseConnection()

@@ -4,8 +4,9 @@ Its Content-Type is the payload's: the DS 1.2 SAN type, or the SyncML type of th
 1.1 form (§6.2).
 
 Hosts ``notify.sip_client.SanSender`` (the RFC 3261 non-INVITE transaction with timers
-E/F/K and digest answers): one UDP socket or TCP connection per send. A 200 from the
-handset counts as delivered; 202 (a store-and-forward relay) as sent.
+E/F/K and digest answers) in a ``DatagramHost``: one UDP socket or TCP connection per
+send (on TCP each framed SIP message is one item of the sender's input and output). A 200
+from the handset counts as delivered; 202 (a store-and-forward relay) as sent.
 """
 
 from __future__ import annotations
@@ -19,17 +20,17 @@ from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.endpoints import TCP4ClientEndpoint
 from twisted.internet.protocol import DatagramProtocol, Factory, Protocol
 
+from gateway.notify import sip
 from gateway.notify.errors import SIPDecodeError
-from gateway.notify.sip_client import SanSender, SipConfig, SipDelivered, SipFailed
+from gateway.notify.sip_client import SanSender, SendSan, SipConfig, SipDelivered, SipFailed
 from gateway.transport import logs
+from gateway.transport.host import DatagramHost
 from gateway.transport.notify.carriers.base import CarrierError, Sent
 from gateway.notifier.payload import Payload
 
 log = logs.get_logger("gateway.notify.sip")
 
 _URI_HOST = re.compile(r"sips?:(?:[^@;>]*@)?(\[[^\]]+\]|[^:;>?]+)(?::(\d+))?")
-_CONTENT_LENGTH = re.compile(rb"^(?:content-length|l)[ \t]*:[ \t]*(\d+)[ \t]*$",
-                             re.IGNORECASE | re.MULTILINE)
 MAX_STREAM_BUFFER = 65536
 
 
@@ -41,71 +42,39 @@ def uri_destination(uri: str, default_port: int = 5060) -> tuple[str, int]:
 
 
 class _Exchange:
-    """Drives one SanSender: writes its output, re-arms its timer, settles ``done``."""
+    """One SanSender in a DatagramHost: its events settle ``done``."""
 
-    def __init__(self, reactor: Any, write: Callable[[bytes], None], done: Deferred):
-        self.reactor = reactor
-        self.write = write
-        self.done = done
-        self.sender: SanSender | None = None
-        self._timer: Any = None
-
-    def start(self, sender: SanSender) -> None:
-        self.sender = sender
-        self.flush()
+    def __init__(self, reactor: Any, sender: SanSender):
+        self.done: Deferred[Sent] = Deferred()
+        self.host = DatagramHost(sender, reactor=reactor, on_event=self._on_event)
 
     def feed(self, message: bytes) -> None:
-        if self.sender is None or self.done.called:
-            return
         try:
-            self.sender.receive_data(message, self.reactor.seconds())
+            self.host.receive_data(message)
         except SIPDecodeError as e:
             log.warn("dropped a SIP message we cannot use: {error}", error=e)
-        self.flush()
 
-    def flush(self) -> None:
-        sender = self.sender
-        if sender is None:
+    def _on_event(self, event: Any) -> None:
+        if self.done.called:
             return
-        for data in sender.datagrams_to_send():
-            self.write(data)
-        while (event := sender.next_event()) is not None:
-            if self.done.called:
-                continue
-            if isinstance(event, SipDelivered):
-                self.done.callback(Sent(delivered=event.status == 200,
-                                        detail=f"SIP {event.status} {event.reason}"))
-            elif isinstance(event, SipFailed):
-                status = "no final response" if event.status is None else f"SIP {event.status}"
-                self.done.errback(CarrierError(f"{status}: {event.reason}"))
-        self.cancel_timer()
-        deadline = sender.next_deadline()
-        if deadline is not None:
-            self._timer = self.reactor.callLater(max(0.0, deadline - self.reactor.seconds()),
-                                                 self._fire)
-
-    def _fire(self) -> None:
-        self._timer = None
-        if self.sender is not None:
-            self.sender.handle_timeout(self.reactor.seconds())
-            self.flush()
-
-    def cancel_timer(self) -> None:
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
-        self._timer = None
+        if isinstance(event, SipDelivered):
+            self.done.callback(Sent(delivered=event.status == 200,
+                                    detail=f"SIP {event.status} {event.reason}"))
+        elif isinstance(event, SipFailed):
+            status = "no final response" if event.status is None else f"SIP {event.status}"
+            self.done.errback(CarrierError(f"{status}: {event.reason}"))
 
 
 class _UDP(DatagramProtocol):
-    def __init__(self, exchange: _Exchange):
-        self.exchange = exchange
+    exchange: _Exchange | None = None
 
     def datagramReceived(self, datagram: bytes, addr: Any) -> None:
-        self.exchange.feed(datagram)
+        if self.exchange is not None:
+            self.exchange.feed(datagram)
 
 
 class _TCP(Protocol):
-    exchange: _Exchange
+    exchange: _Exchange | None = None
 
     def __init__(self) -> None:
         self.buffer = b""
@@ -113,19 +82,16 @@ class _TCP(Protocol):
 
     def dataReceived(self, data: bytes) -> None:
         self.buffer += data
-        while (end := self.buffer.find(b"\r\n\r\n")) >= 0:
-            m = _CONTENT_LENGTH.search(self.buffer[:end])
-            size = end + 4 + (int(m.group(1)) if m else 0)
-            if len(self.buffer) < size:
-                break
-            message, self.buffer = self.buffer[:size], self.buffer[size:]
-            self.exchange.feed(message)
+        messages, self.buffer = sip.split_stream(self.buffer)
+        for message in messages:
+            if self.exchange is not None:
+                self.exchange.feed(message)
         if len(self.buffer) > MAX_STREAM_BUFFER:
             self.transport.loseConnection()
 
     def connectionLost(self, reason: Any = None) -> None:
-        if not self.exchange.done.called:
-            self.exchange.done.errback(CarrierError("SIP TCP connection closed"))
+        if self.exchange is not None:
+            self.exchange.host.connection_lost()
         self.lost.callback(None)
 
 
@@ -168,41 +134,45 @@ class SIPCarrier:
             return (yield self._send_tcp(address, payload, ip, port))
         return (yield self._send_udp(address, payload, ip, port))
 
+    def _start(self, target: str, payload: Payload, via_port: int, transport: str,
+               write: Callable[[bytes], None]) -> _Exchange:
+        config = self._config(target, via_port, transport, payload.content_type)
+        exchange = _Exchange(self.reactor, SanSender(config, rng=self.rng))
+        exchange.host.attach(write)
+        try:
+            exchange.host.send(SendSan(body=payload.san))
+        except ValueError as e:
+            raise CarrierError(str(e)) from None
+        return exchange
+
     @inlineCallbacks
     def _send_udp(self, target: str, payload: Payload, ip: str, port: int) -> Any:
-        done: Deferred[Sent] = Deferred()
-        exchange = _Exchange(self.reactor, lambda data: udp.write(data, (ip, port)), done)
-        udp = self.reactor.listenUDP(0, _UDP(exchange), interface=self.settings.local_host)
+        proto = _UDP()
+        udp = self.reactor.listenUDP(0, proto, interface=self.settings.local_host)
         try:
-            config = self._config(target, udp.getHost().port, "UDP", payload.content_type)
-            try:
-                sender = SanSender(config, payload.san, self.reactor.seconds(), rng=self.rng)
-            except ValueError as e:
-                raise CarrierError(str(e)) from None
-            exchange.start(sender)
-            return (yield done)
+            proto.exchange = self._start(target, payload, udp.getHost().port, "UDP",
+                                         lambda data: udp.write(data, (ip, port)))
+            return (yield proto.exchange.done)
         finally:
-            exchange.cancel_timer()
+            if proto.exchange is not None:
+                proto.exchange.host.stop()
             yield udp.stopListening()
 
     @inlineCallbacks
     def _send_tcp(self, target: str, payload: Payload, ip: str, port: int) -> Any:
-        done: Deferred[Sent] = Deferred()
         endpoint = TCP4ClientEndpoint(self.reactor, ip, port, timeout=10,
                                       bindAddress=(self.settings.local_host, 0))
         try:
             proto = yield endpoint.connect(Factory.forProtocol(_TCP))
         except Exception as e:
             raise CarrierError(f"cannot connect to {ip}:{port}: {e}") from None
-        exchange = _Exchange(self.reactor, proto.transport.write, done)
-        proto.exchange = exchange
         try:
-            config = self._config(target, proto.transport.getHost().port, "TCP",
-                                  payload.content_type)
-            exchange.start(SanSender(config, payload.san, self.reactor.seconds(), rng=self.rng))
-            return (yield done)
+            proto.exchange = self._start(target, payload, proto.transport.getHost().port,
+                                         "TCP", proto.transport.write)
+            return (yield proto.exchange.done)
         finally:
-            exchange.cancel_timer()
+            if proto.exchange is not None:
+                proto.exchange.host.stop()
             if not proto.lost.called:
                 proto.transport.loseConnection()
                 yield proto.lost
