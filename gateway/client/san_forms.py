@@ -11,17 +11,13 @@ must verify; one without a Cred is accepted as SANLIB and SyncEvolution send it.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 
 from gateway.client import san_check
-from gateway.client.san_check import Accepted, Refused
-from gateway.ds.settings import normalize_uri
+from gateway.client.san_check import (Accepted, Refused, decode_nonce, media, modes_for,
+                                      open_push)
 from gateway.notify import san_legacy, wsp
-from gateway.notify.errors import SANDecodeError, WSPDecodeError
-from gateway.notify.san import SANSync
-from gateway.syncml.codes import AlertCode
+from gateway.notify.errors import SANDecodeError
 
 SAN_TYPES = (wsp.SAN_CONTENT_TYPE, *san_legacy.LEGACY_TYPES)   # what a listener accepts
 
@@ -34,13 +30,6 @@ class LegacyAccepted(Accepted):
     authenticated: bool = False
 
 
-def media(content_type: str | None) -> str | None:
-    """The bare, lower-case media type, or None."""
-    if not content_type:
-        return None
-    return content_type.split(";", 1)[0].strip().lower() or None
-
-
 def acceptable(content_type: str | None) -> bool:
     """True if a carrier's media type names a SAN of either form (or none is given)."""
     base = media(content_type)
@@ -49,11 +38,7 @@ def acceptable(content_type: str | None) -> bool:
 
 def unwrap_push(data: bytes) -> tuple[bytes, str]:
     """The SAN inside a WSP push PDU and its media type; DecodeError if it is none."""
-    push = wsp.decode_push(data)
-    base = media(push.content_type) or ""
-    if base not in SAN_TYPES:
-        raise WSPDecodeError(f"push of {push.content_type!r}, not a SAN")
-    return push.body, base
+    return open_push(data, SAN_TYPES)
 
 
 def is_legacy(data: bytes, content_type: str | None) -> bool:
@@ -61,27 +46,6 @@ def is_legacy(data: bytes, content_type: str | None) -> bool:
     if base is None:
         return san_legacy.looks_legacy(data)
     return base in san_legacy.LEGACY_TYPES
-
-
-def modes_for(syncs: tuple[SANSync, ...], datastores) -> dict[str, int]:
-    """Local URI -> the client's sync mode for each alerted datastore of ours (206..210
-    become 200..205); no syncs: every datastore in its own mode."""
-    if not syncs:
-        return {ds.local_uri: ds.mode for ds in datastores}
-    by_remote = {normalize_uri(ds.remote_uri): ds for ds in datastores}
-    modes: dict[str, int] = {}
-    for sync in syncs:
-        ds = by_remote.get(normalize_uri(sync.server_uri))
-        if ds is not None:
-            modes[ds.local_uri] = int(AlertCode(sync.sync_type).client_form())
-    return modes
-
-
-def _nonce(nonce_b64: str) -> bytes:
-    try:
-        return base64.b64decode(nonce_b64 or "", validate=False)
-    except (binascii.Error, ValueError):
-        return b""
 
 
 def check_legacy(data: bytes, content_type: str | None, *, server_id: str, password: str,
@@ -95,7 +59,7 @@ def check_legacy(data: bytes, content_type: str | None, *, server_id: str, passw
         return Refused(reason=f"server id {san.server_id!r} is not {server_id!r}")
     if got.cred is not None and not san_legacy.verify_cred(
             got.cred, server_id=server_id or san.server_id, password=password,
-            nonce=_nonce(nonce_b64)):
+            nonce=decode_nonce(nonce_b64)):
         return Refused(reason="bad credentials in the SyncML 1.1 SAN")
     modes = modes_for(san.syncs, datastores)
     if not modes:

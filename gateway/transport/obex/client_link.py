@@ -1,7 +1,7 @@
 """SyncML over OBEX for the client (omads-protocol.md §5.1): PUT our message, GET the reply.
 
 The link (TCP, a serial line with the AT preamble, or RFCOMM) and the Twisted protocol
-around the I/O-free OBEX client are the gateway's own dialler (transport/obex_dial.py);
+around the I/O-free OBEX client are the gateway's own dialler (transport/obex/dial.py);
 this module adds the SyncML client's exchange: Connect to ``SYNCML-SYNC`` once, then one
 PUT + GET per message, Disconnect at the end.
 """
@@ -9,16 +9,10 @@ PUT + GET per message, Disconnect at the end.
 from __future__ import annotations
 
 from gateway.ds.client.errors import ConfigError, TransportError
-from gateway.obex import Response
-from gateway.obex.constants import TARGET_SYNCML_SYNC, HeaderId
-from gateway.obex.headers import find, type_text
-from gateway.transport.obex.dial import DialError, dial, parse_via
+from gateway.obex.constants import TARGET_SYNCML_SYNC
+from gateway.transport.obex.dial import check_ok, dial, message_of, parse_via
 
-
-def _ok(event, what: str):
-    if isinstance(event, Response) and not event.ok:
-        raise TransportError(f"OBEX {what} refused: 0x{event.code:02X}")
-    return event
+SERVER = "the server"
 
 
 async def open_obex(reactor, link: str, *, timeout: float = 60.0):
@@ -30,27 +24,17 @@ async def open_obex(reactor, link: str, *, timeout: float = 60.0):
     try:
         client = await dial(reactor, target, timeout=timeout)
         await client.ready
-        _ok(await client.connect(TARGET_SYNCML_SYNC), "Connect")
-    except (DialError, ConnectionError, OSError) as exc:
-        raise TransportError(f"{link}: {exc}") from None
-    except TransportError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - connection refused, timeouts, AT failures
+        check_ok(await client.connect(TARGET_SYNCML_SYNC), "OBEX Connect", peer=SERVER)
+    except Exception as exc:  # noqa: BLE001 - DialError, connection refused, timeouts
         raise TransportError(f"{link}: {exc}") from None
 
     async def send(url: str, body: bytes, content_type: str) -> tuple[bytes, str]:
         try:
-            _ok(await client.put(content_type, body), "PUT")
-            got = _ok(await client.get(content_type), "GET")
-        except TransportError:
-            raise
-        except Exception as exc:  # noqa: BLE001
+            check_ok(await client.put(content_type, body), "OBEX PUT", peer=SERVER)
+            got = check_ok(await client.get(content_type), "OBEX GET", peer=SERVER)
+            return message_of(got, content_type, peer=SERVER)
+        except Exception as exc:  # noqa: BLE001 - DialError, a lost link
             raise TransportError(f"{link}: {exc}") from None
-        raw = find(got.headers, HeaderId.TYPE)
-        ctype = type_text(raw) if isinstance(raw, bytes) else content_type
-        if not got.body:
-            raise TransportError(f"{link}: the server sent an empty message")
-        return got.body, ctype
 
     async def close() -> None:
         try:

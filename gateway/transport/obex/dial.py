@@ -28,7 +28,7 @@ from gateway.transport.host import CoreHost, HostedProtocol
 from gateway.transport.logs import get_logger
 
 __all__ = ["DialError", "DialTarget", "parse_via", "ObexClientProtocol", "alerted_session",
-           "dial", "DialResult"]
+           "dial", "DialResult", "check_ok", "message_of"]
 
 log = get_logger("gateway.transport.obex")
 
@@ -166,10 +166,21 @@ class DialResult:
     session: str | None  # the last session key the engine gave (None: session ended)
 
 
-def _ok(event: Any, what: str) -> Any:
+def check_ok(event: Any, what: str, *, peer: str = "the handset") -> Any:
+    """``event``, unless it is a final Response that refuses: then a DialError."""
     if isinstance(event, Response) and not event.ok:
-        raise DialError(f"{what} refused by the handset: 0x{event.code:02X}")
+        raise DialError(f"{what} refused by {peer}: 0x{event.code:02X}")
     return event
+
+
+def message_of(got: Response, default_type: str, *, peer: str = "the handset"
+               ) -> tuple[bytes, str]:
+    """The SyncML message a GET brought: its body and media type (the Type header, else
+    ``default_type``); an empty body is a DialError."""
+    raw_type = find(got.headers, HeaderId.TYPE)
+    if not got.body:
+        raise DialError(f"{peer} sent an empty message")
+    return got.body, type_text(raw_type) if isinstance(raw_type, bytes) else default_type
 
 
 @inlineCallbacks
@@ -179,21 +190,17 @@ def alerted_session(client: ObexClientProtocol, *, engine: Any, run: Callable[..
                     base_url: str = "obex:dial", max_messages: int = 1000) -> Any:
     """Run one server-alerted session over a connected client; fires a DialResult."""
     yield client.ready
-    _ok((yield client.connect(TARGET_SYNCML_SYNC)), "Connect")
-    _ok((yield client.put(san_type, san)), "PUT of the notification")
+    check_ok((yield client.connect(TARGET_SYNCML_SYNC)), "Connect")
+    check_ok((yield client.put(san_type, san)), "PUT of the notification")
     session, count = None, 0
     while count < max_messages:
-        got = _ok((yield client.get(encoding)), "GET")
-        raw_type = find(got.headers, HeaderId.TYPE)
-        ctype = type_text(raw_type) if isinstance(raw_type, bytes) else encoding
-        if not got.body:
-            raise DialError("the handset sent an empty message")
+        body, ctype = message_of(check_ok((yield client.get(encoding)), "GET"), encoding)
         count += 1
-        request = Request(body=got.body, content_type=ctype, session=session,
+        request = Request(body=body, content_type=ctype, session=session,
                           base_url=base_url, peer=peer, now=reactor.seconds())
         answer = yield run(engine.handle, request)
         session = answer.session
-        _ok((yield client.put(answer.content_type, answer.body)), "PUT of our message")
+        check_ok((yield client.put(answer.content_type, answer.body)), "PUT of our message")
         if session is None:
             break
     yield client.disconnect()

@@ -8,10 +8,11 @@ with ``CarrierError``. The service bounds every send with its own timeout.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from typing import Any, Protocol as TypingProtocol
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.protocol import Protocol
 
 from gateway.notify.udh import split_user_data
@@ -71,6 +72,46 @@ def read_body(response: Any, limit: int = 65536) -> Deferred[bytes]:
     return done
 
 
+@inlineCallbacks
+def http_request(agent: Any, method: bytes, url: str, headers: Any, *, body: bytes | None = None,
+                 limit: int, what: str) -> Any:
+    """One request through an Agent; fires with (response, the first ``limit`` bytes of its
+    body); any failure to get them is a CarrierError ``"<what> unreachable: ..."``."""
+    from io import BytesIO
+
+    from twisted.web.client import FileBodyProducer
+    producer = None if body is None else FileBodyProducer(BytesIO(body))
+    try:
+        response = yield agent.request(method, url.encode("ascii"), headers, producer)
+        data = yield read_body(response, limit)
+    except Exception as e:
+        raise CarrierError(f"{what} unreachable: {e}") from None
+    return response, data
+
+
 def sms_parts_for(push: bytes, *, extra: int = 0) -> int:
     """How many SMS a push PDU of this size needs (port UDH, 8-bit concatenation)."""
     return len(split_user_data(push + bytes(extra), ref=0))
+
+
+def split_hostport(address: str, default_port: int) -> tuple[str, int]:
+    """``HOST[:PORT]`` (``[v6]:PORT`` too) -> (host, port)."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit():
+        return address.strip("[]"), default_port
+    return host.strip("[]"), int(port)
+
+
+@inlineCallbacks
+def resolve(reactor: Any, host: str) -> Any:
+    """Fires with ``host`` as an IP address (itself if it is one, else the reactor's
+    resolver's answer); fails with CarrierError if it cannot be resolved."""
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        pass
+    try:
+        return (yield reactor.resolve(host))
+    except Exception as e:
+        raise CarrierError(f"cannot resolve {host}: {e}") from None

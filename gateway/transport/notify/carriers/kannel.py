@@ -24,7 +24,8 @@ from twisted.web.client import Agent
 from twisted.web.http_headers import Headers
 
 from gateway.notify.udh import UserDataHeader, port_element, split_user_data
-from gateway.transport.notify.carriers.base import CarrierError, Sent, read_body, sms_parts_for
+from gateway.transport.notify.carriers.base import (CarrierError, Sent, http_request,
+                                                    sms_parts_for)
 from gateway.notifier.payload import Payload
 
 PORT_UDH = UserDataHeader(elements=(port_element(),)).encode()
@@ -67,12 +68,9 @@ class KannelCarrier:
 
     @inlineCallbacks
     def _get(self, url: str) -> Any:
-        try:
-            response = yield self.agent.request(b"GET", url.encode("ascii"), Headers({}))
-            body = yield read_body(response, MAX_ANSWER)
-        except Exception as e:
-            raise CarrierError(f"Kannel sendsms unreachable: {e}") from None
-        text = body[:MAX_ANSWER].decode("utf-8", "replace").strip()
+        response, body = yield http_request(self.agent, b"GET", url, Headers({}),
+                                            limit=MAX_ANSWER, what="Kannel sendsms")
+        text = body.decode("utf-8", "replace").strip()
         if response.code == 202 or (response.code == 200 and text[:2] in ("0:", "3:")):
             return f"Kannel {response.code} {text}"
         raise CarrierError(f"Kannel answered {response.code}: {text}")

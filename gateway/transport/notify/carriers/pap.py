@@ -26,13 +26,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 from twisted.internet.defer import inlineCallbacks
-from twisted.web.client import Agent, FileBodyProducer
+from twisted.web.client import Agent
 from twisted.web.http_headers import Headers
 
 from gateway.notify.errors import PAPDecodeError
 from gateway.notify.pap import build_push_request, parse_push_response
 from gateway.transport.notify.carriers.base import (
-    PPG_HEADER_ALLOWANCE, CarrierError, Sent, read_body, sms_parts_for)
+    PPG_HEADER_ALLOWANCE, CarrierError, Sent, http_request, sms_parts_for)
 from gateway.notifier.payload import Payload
 
 MAX_ANSWER = 65536
@@ -58,7 +58,6 @@ class PAPCarrier:
 
     @inlineCallbacks
     def send(self, address: str, payload: Payload) -> Any:
-        from io import BytesIO
         push_id = f"{secrets.token_hex(8)}@omads-gateway"
         boundary = "omads-" + secrets.token_hex(12)
         try:
@@ -72,16 +71,12 @@ class PAPCarrier:
         if target is not None:
             headers.setRawHeaders(b"X-Kannel-DLR-Url", [target.url(1).encode("ascii")])
             headers.setRawHeaders(b"X-Kannel-DLR-Mask", [str(self.settings.dlr_mask).encode()])
-        try:
-            response = yield self.agent.request(b"POST", ppg_url(self.settings).encode("ascii"),
-                                                headers, FileBodyProducer(BytesIO(request.body)))
-            body = yield read_body(response, MAX_ANSWER)
-        except Exception as e:
-            raise CarrierError(f"PPG unreachable: {e}") from None
+        response, body = yield http_request(self.agent, b"POST", ppg_url(self.settings), headers,
+                                            body=request.body, limit=MAX_ANSWER, what="PPG")
         if response.code in (401, 403):
             raise CarrierError(f"PPG refused our credentials (HTTP {response.code})")
         try:
-            result = parse_push_response(body[:MAX_ANSWER])
+            result = parse_push_response(body)
         except PAPDecodeError as e:
             raise CarrierError(f"PPG answered HTTP {response.code} without a usable PAP "
                                f"response: {e}") from None

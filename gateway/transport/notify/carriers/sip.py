@@ -25,7 +25,7 @@ from gateway.notify.errors import SIPDecodeError
 from gateway.notify.sip_client import SanSender, SendSan, SipConfig, SipDelivered, SipFailed
 from gateway.transport import logs
 from gateway.transport.host import DatagramHost
-from gateway.transport.notify.carriers.base import CarrierError, Sent
+from gateway.transport.notify.carriers.base import CarrierError, Sent, resolve, split_hostport
 from gateway.notifier.payload import Payload
 
 log = logs.get_logger("gateway.notify.sip")
@@ -118,18 +118,13 @@ class SIPCarrier:
 
     def _destination(self, target: str) -> tuple[str, int]:
         if self.settings.proxy:
-            host, _, port = self.settings.proxy.rpartition(":")
-            return host.strip("[]"), int(port)
+            return split_hostport(self.settings.proxy, 5060)
         return uri_destination(target)
 
     @inlineCallbacks
     def send(self, address: str, payload: Payload) -> Any:
         host, port = self._destination(address)
-        try:
-            ip = host if re.fullmatch(r"[0-9.]+|[0-9A-Fa-f:]+", host) else (
-                yield self.reactor.resolve(host))
-        except Exception as e:
-            raise CarrierError(f"cannot resolve {host}: {e}") from None
+        ip = yield resolve(self.reactor, host)
         if self.settings.transport == "tcp":
             return (yield self._send_tcp(address, payload, ip, port))
         return (yield self._send_udp(address, payload, ip, port))

@@ -3,24 +3,16 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.protocol import DatagramProtocol
 
-from gateway.transport.notify.carriers.base import CarrierError, Sent
+from gateway.transport.notify.carriers.base import CarrierError, Sent, resolve, split_hostport
 from gateway.notifier.payload import Payload
 
 WDP_PUSH_PORT = 2948
 MAX_DATAGRAM = 65507
-
-
-def split_hostport(address: str, default_port: int) -> tuple[str, int]:
-    host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit():
-        return address.strip("[]"), default_port
-    return host.strip("[]"), int(port)
 
 
 class _Sink(DatagramProtocol):
@@ -50,14 +42,7 @@ class UDPCarrier:
         host, port = split_hostport(address, WDP_PUSH_PORT)
         if len(payload.push) > MAX_DATAGRAM:
             raise CarrierError("push PDU too large for one datagram")
-        try:
-            ipaddress.ip_address(host)
-            ip = host
-        except ValueError:
-            try:
-                ip = yield self.reactor.resolve(host)
-            except Exception as e:
-                raise CarrierError(f"cannot resolve {host}: {e}") from None
+        ip = yield resolve(self.reactor, host)
         try:
             self._listening().write(payload.push, (ip, port))
         except OSError as e:
