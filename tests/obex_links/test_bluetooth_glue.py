@@ -106,9 +106,9 @@ def test_no_bluetooth_logs_one_line_and_keeps_running() -> None:
 
 
 def test_sdp_failure_is_one_line_and_the_listener_stays() -> None:
-    from twisted.internet import reactor
+    from twisted.internet.testing import MemoryReactorClock
     svc = RfcommListenerService(parse_listen("bluetooth:channel=4"), factory=None,
-                                reactor=reactor, run=_run, open_socket=tcp_stand_in,
+                                reactor=MemoryReactorClock(), run=_run, open_socket=tcp_stand_in,
                                 registrar=FakeRegistrar(RuntimeError("no system bus")))
     with capturedLogs() as events:
         svc.startService()

@@ -1,5 +1,6 @@
 """The gateway as OBEX client: --via parsing, a whole server-alerted session against a fake
-handset over TCP and over a serial pty (AT+CPROT=0), and ``omads-admin device sync``."""
+handset in memory and over a serial pty (AT+CPROT=0), and ``omads-admin device sync``
+(which dials the fake handset over TCP)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,14 @@ from typing import Any
 
 import pytest
 import pytest_twisted
+from twisted.internet.defer import maybeDeferred
+from twisted.internet.task import Clock
+from twisted.test import iosim
 
 from gateway.notify.san import SAN, decode_san, encode_san
 from gateway.obex.constants import TYPE_SYNCML_SAN
-from gateway.transport.obex.dial import DialError, alerted_session, dial, parse_via
+from gateway.transport.obex.dial import (DialError, ObexClientProtocol, alerted_session, dial,
+                                         parse_via)
 from tests.obex_links import helpers
 from tests.obex_links.phone import Phone, PhoneFactory
 
@@ -54,24 +59,43 @@ def check_session(phone: Phone, bodies: list[bytes], store: Any) -> None:
         assert len(list(tx.list_items("alice", "contacts"))) == 3
 
 
-@pytest.mark.timeout(60)
-@pytest_twisted.inlineCallbacks
-def test_alerted_session_over_tcp(engine: Any, run: Any, store: Any) -> Any:
-    from twisted.internet import reactor
+def in_memory(phone: Phone) -> tuple[ObexClientProtocol, Any, Clock]:
+    """Our OBEX client joined to the fake handset in memory (iosim), on a clock."""
+    clock = Clock()
+    client = ObexClientProtocol(reactor=clock)
+    pump = iosim.connect(phone, iosim.makeFakeServer(phone), client,
+                         iosim.makeFakeClient(client), clock=clock)
+    return client, pump, clock
+
+
+def pumped(pump: Any, d: Any) -> Any:
+    """Move bytes both ways until ``d`` fires; its result (or its failure, raised)."""
+    out: list = []
+    d.addBoth(out.append)
+    for _ in range(10000):
+        if out:
+            break
+        pump.pump()
+    assert out, "the session never ended"
+    if hasattr(out[0], "raiseException"):
+        out[0].raiseException()
+    return out[0]
+
+
+def run_here(fn: Any, *args: Any) -> Any:
+    return maybeDeferred(fn, *args)
+
+
+def test_alerted_session_against_a_fake_handset(engine: Any, store: Any) -> None:
+    """The whole alerted session in memory (the TCP dial itself: the omads-admin test)."""
     bodies = captured(store)
-    factory = PhoneFactory(bodies, XML)
-    port = reactor.listenTCP(0, factory, interface="127.0.0.1")
-    try:
-        target = parse_via(f"obex:tcp:127.0.0.1:{port.getHost().port}")
-        client = yield dial(reactor, target, timeout=10)
-        result = yield alerted_session(client, engine=engine, run=run,
-                                       san=encode_san(SAN(server_id="omads-gateway"), password=None),
-                                       reactor=reactor, peer="phone", encoding=XML
-                                       ).addTimeout(30, reactor)
-    finally:
-        yield port.stopListening()
+    phone = Phone(bodies, XML)
+    client, pump, clock = in_memory(phone)
+    result = pumped(pump, alerted_session(
+        client, engine=engine, run=run_here, reactor=clock, peer="phone", encoding=XML,
+        san=encode_san(SAN(server_id="omads-gateway"), password=None)))
     assert result.messages == len(bodies) and result.session is None
-    check_session(factory.phones[0], bodies, store)
+    check_session(phone, bodies, store)
 
 
 @pytest.mark.timeout(60)
@@ -96,19 +120,11 @@ def test_alerted_session_over_serial_switches_with_at_cprot(engine: Any, run: An
     check_session(phone, bodies, store)
 
 
-@pytest.mark.timeout(60)
-@pytest_twisted.inlineCallbacks
-def test_handset_refusing_the_get_fails_the_dial(engine: Any, run: Any) -> Any:
-    from twisted.internet import reactor
-    factory = PhoneFactory([], XML)
-    port = reactor.listenTCP(0, factory, interface="127.0.0.1")
-    try:
-        client = yield dial(reactor, parse_via(f"obex:tcp:127.0.0.1:{port.getHost().port}"))
-        with pytest.raises(DialError, match="0xD0"):
-            yield alerted_session(client, engine=engine, run=run, san=b"\0" * 30,
-                                  reactor=reactor, peer="phone").addTimeout(30, reactor)
-    finally:
-        yield port.stopListening()
+def test_handset_refusing_the_get_fails_the_dial(engine: Any) -> None:
+    client, pump, clock = in_memory(Phone([], XML))
+    with pytest.raises(DialError, match="0xD0"):
+        pumped(pump, alerted_session(client, engine=engine, run=run_here, san=b"\0" * 30,
+                                     reactor=clock, peer="phone"))
 
 
 @pytest.mark.timeout(120)
