@@ -2,7 +2,7 @@
 session runs over that link with us as SyncML client (omads-protocol.md §5.1, "Who is
 OBEX client").
 
-The link handling is the gateway's own OBEX listener (transport/obex_protocol.py, with
+The link handling is the gateway's own OBEX listener (transport/obex/protocol.py, with
 the AT preamble on serial lines); in place of its server engine it gets a responder that
 checks the SAN, starts a ClientSession, and answers each message the gateway PUTs with
 our next one.
