@@ -40,6 +40,7 @@ __all__ = [
     "serialize",
     "serialize_property",
     "unfold",
+    "unfolded",
     "is_legacy",
 ]
 
@@ -66,14 +67,14 @@ def unfold(data: bytes) -> list[bytes]:
     The one unfolding of vObjects (the engine's fingerprints and filters use it too)."""
     if isinstance(data, str):
         data = data.encode("utf-8")
+    text = _plain_text(data)
+    if text is not None:
+        return text.split(b"\n")
     if data.startswith(_BOM):
         data = data[3:]
     if b"\n" not in data and b"\r" in data:
         data = data.replace(b"\r", b"\n")  # classic Mac line ends
-    text = _unfold_text(data)
-    if _plain(text):
-        return [line for line in text.split(b"\n") if line and not line.isspace()]
-    lines = text.split(b"\n")
+    lines = _unfold_text(data).split(b"\n")
     out: list[bytes] = []
     i, count = 0, len(lines)
     while i < count:
@@ -106,14 +107,36 @@ def unfold(data: bytes) -> list[bytes]:
 
 
 _B64_LINE = re.compile(rb"[ \t]*[A-Za-z0-9+/=]+[ \t]*")
-_NOT_PLAIN = re.compile(rb"=\n|\r|[Bb][Aa][Ss][Ee]64")
+_BASE64 = re.compile(rb"base64", re.IGNORECASE)
 
 
-def _plain(text: bytes) -> bool:
-    """Whether unfolded ``text`` has nothing the line loop of ``unfold`` would join or
-    trim (no line ending in "=", no CR left, no BASE64 parameter): then its lines, minus
-    the blank ones, are the logical lines (most items; scanned in C)."""
-    return not text.endswith(b"=") and _NOT_PLAIN.search(text) is None
+def _plain_text(data: bytes) -> bytes | None:
+    """``b"\\n".join(unfold(data))`` when nothing in ``data`` needs the line loop of
+    ``unfold`` (no CR but in CRLF, no line ending in "=", no blank line, no BOM, no
+    leading blank, no BASE64 parameter): folding undone by C-level scans and replaces,
+    as for most items; else None."""
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n")
+        if b"\r" in data:
+            return None
+    if b"=\n" in data or b"\n\n" in data or data.startswith(_BOM):
+        return None
+    if b"\n " in data or b"\n\t" in data:
+        data = data.replace(b"\n ", b"").replace(b"\n\t", b"")
+    data = data.strip(b"\n")
+    if data[:1] in b" \t" or data.endswith(b"=") or (
+            b"64" in data and _BASE64.search(data) is not None):
+        return None      # (an empty ``data`` too: b"" is in b" \t")
+    return data
+
+
+def unfolded(data: bytes) -> bytes:
+    """The logical lines of ``data`` as one text, ``b"\\n".join(unfold(data))``, made
+    without splitting it when it can be (``_plain_text``)."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    text = _plain_text(data)
+    return text if text is not None else b"\n".join(unfold(data))
 
 
 def _is_b64_line(line: bytes) -> bool:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any, Callable
 
 from gateway.content import convert as _convert
 from gateway.content import merge as _merge
-from gateway.content.vformat import unfold
+from gateway.content.vformat import unfolded
 
 # Properties that change on every export and say nothing about the object itself.
 VOLATILE = frozenset({"PRODID", "REV", "UID", "LAST-MODIFIED", "DTSTAMP", "CREATED",
@@ -31,7 +32,15 @@ def _guarded(func: Callable[..., Any], *args: Any) -> Any:
 
 def _unfolded(data: bytes) -> str:
     """The logical content lines of ``data`` as one text, a line per line."""
-    return b"\n".join(unfold(data)).decode("utf-8", "replace")
+    if type(data) is bytes:
+        return _unfolded_bytes(data)
+    return unfolded(data).decode("utf-8", "replace")
+
+
+@lru_cache(maxsize=4)
+def _unfolded_bytes(data: bytes) -> str:
+    # item_uid and fingerprint both read an item the engine stores: unfold it once.
+    return unfolded(data).decode("utf-8", "replace")
 
 
 def _prop_name(line: str) -> str:

@@ -258,13 +258,15 @@ _vformat_bytes = st.lists(st.sampled_from(
 @settings(max_examples=2000, deadline=None)
 @given(st.one_of(_vformat_bytes, st.binary(max_size=80)))
 def test_unfold_fast_path_gives_the_lines_of_the_full_loop(data):
-    """Items with nothing to join or trim skip unfold's line loop: same lines either way."""
+    """Items with nothing to join or trim skip unfold's line loop: same lines either way,
+    and ``unfolded`` is those lines as one text."""
     from gateway.content import vformat
 
     fast = unfold(data)
-    original = vformat._plain
-    vformat._plain = lambda text: False
+    assert vformat.unfolded(data) == b"\n".join(fast)
+    original = vformat._plain_text
+    vformat._plain_text = lambda data: None
     try:
         assert unfold(data) == fast
     finally:
-        vformat._plain = original
+        vformat._plain_text = original
