@@ -112,14 +112,15 @@ _BASE64 = re.compile(rb"base64", re.IGNORECASE)
 
 def _plain_text(data: bytes) -> bytes | None:
     """``b"\\n".join(unfold(data))`` when nothing in ``data`` needs the line loop of
-    ``unfold`` (no CR but in CRLF, no line ending in "=", no blank line, no BOM, no
-    leading blank, no BASE64 parameter): folding undone by C-level scans and replaces,
-    as for most items; else None."""
+    ``unfold`` (no CR but in CRLF, no line ending in "=", no blank line, no VT or FF
+    that could make one, no BOM, no leading blank, no BASE64 parameter): folding undone
+    by C-level scans and replaces, as for most items; else None."""
     if b"\r" in data:
         data = data.replace(b"\r\n", b"\n")
         if b"\r" in data:
             return None
-    if b"=\n" in data or b"\n\n" in data or data.startswith(_BOM):
+    if (b"=\n" in data or b"\n\n" in data or b"\x0b" in data or b"\x0c" in data
+            or data.startswith(_BOM)):
         return None
     if b"\n " in data or b"\n\t" in data:
         data = data.replace(b"\n ", b"").replace(b"\n\t", b"")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from content_samples import funambol_large_vcard, p900_vcalendars
@@ -252,11 +252,13 @@ def test_arbitrary_bytes_raise_only_content_error(data):
 _vformat_bytes = st.lists(st.sampled_from(
     [b"A", b":", b";", b"=", b"\r", b"\n", b"\r\n", b" ", b"\t", b"BASE64", b"base64", b"BASE",
      b"64", b"QUOTED-PRINTABLE", b"ENCODING=", b"abc", b"\xef\xbb\xbf", b"=\r\n", b"x.",
-     b"NOTE", b"\n ", b"\r\n\t", b"\xc3\xa4"]), max_size=30).map(b"".join)
+     b"NOTE", b"\n ", b"\r\n\t", b"\xc3\xa4", b"\x0b", b"\x0c"]), max_size=30).map(b"".join)
 
 
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=3000, deadline=None)
 @given(st.one_of(_vformat_bytes, st.binary(max_size=80)))
+@example(b"\x0b")
+@example(b"A:b\n\x0c \nC:d=\r\n")
 def test_unfold_fast_path_gives_the_lines_of_the_full_loop(data):
     """Items with nothing to join or trim skip unfold's line loop: same lines either way,
     and ``unfolded`` is those lines as one text."""
