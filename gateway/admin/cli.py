@@ -1,17 +1,22 @@
-"""``omads-admin``: the operator's command line for accounts and devices.
+"""``omads-admin``: the operator's command line for accounts, devices and the database.
 
     omads-admin [--config PATH | --db PATH] user add NAME [--password P]
     omads-admin ... user passwd NAME [--password P]
     omads-admin ... user remove NAME
     omads-admin ... user enable|disable NAME
-    omads-admin ... user list
-    omads-admin ... device list [--user NAME]
+    omads-admin ... user list [--json]
+    omads-admin ... user export|import NAME -d DS ...              (gateway/admin/items.py)
+    omads-admin ... device list [--user NAME] [--json]
+    omads-admin ... device show DEVICE [--json] | forget DEVICE [-d DS]  (gateway/admin/device.py)
     omads-admin ... device notify|notify-status|notify-setup ...   (gateway/admin/notify.py)
     omads-admin ... device sync DEVICE [--via obex:...]            (gateway/admin/obex.py)
+    omads-admin ... admin add|passwd|remove|enable|disable|list    (gateway/admin/accounts.py)
+    omads-admin ... db backup OUT                                  (gateway/admin/db.py)
 
 Without ``--password`` the password is read from the terminal (asked twice) or, when
 stdin is not a terminal, from the first line of stdin. Exit codes: 0 done, 1 the
 operation failed (no such user, user exists, store error), 2 usage or configuration error.
+Output closed early (``| head``) ends the command quietly.
 """
 
 from __future__ import annotations
@@ -19,12 +24,12 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import IO, Sequence
 
-from gateway.admin import notify, obex
+from gateway.admin import accounts, db, device, items, notify, obex
+from gateway.admin.output import print_json
 from gateway.admin.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError, UsageProblem
 from gateway.config import ConfigError, load_settings
 from gateway.store.accounts import make_secret
@@ -41,10 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the gateway's TOML configuration (its [store] path is used)")
     parser.add_argument("--db", metavar="PATH",
                         help="the SQLite database file (overrides the configuration)")
-    areas = parser.add_subparsers(dest="area", metavar="{user,device}", required=True)
+    areas = parser.add_subparsers(dest="area", metavar="{user,device,admin,db}", required=True)
 
     user = areas.add_parser("user", help="accounts").add_subparsers(
-        dest="action", metavar="{add,passwd,remove,enable,disable,list}", required=True)
+        dest="action", metavar="{add,passwd,remove,enable,disable,list,export,import}",
+        required=True)
     for action, text in (("add", "create an account"), ("passwd", "set a password")):
         p = user.add_parser(action, help=text)
         p.add_argument("name")
@@ -53,14 +59,19 @@ def build_parser() -> argparse.ArgumentParser:
     for action, text in (("remove", "delete an account"), ("enable", "allow logins"),
                          ("disable", "refuse logins, keep the data")):
         user.add_parser(action, help=text).add_argument("name")
-    user.add_parser("list", help="list accounts")
+    user.add_parser("list", help="list accounts").add_argument(
+        "--json", action="store_true", help="print JSON")
+    items.add_commands(user)
 
-    device = areas.add_parser("device", help="devices that synced").add_subparsers(
+    devices = areas.add_parser("device", help="devices that synced").add_subparsers(
         dest="action", required=True)
-    p = device.add_parser("list", help="list devices seen, their user and last contact")
-    p.add_argument("--user", "-u", help="only this user's devices")
-    notify.add_commands(device)
-    obex.add_commands(device)
+    device.add_commands(devices)
+    notify.add_commands(devices)
+    obex.add_commands(devices)
+    accounts.add_commands(areas.add_parser("admin", help="admin web page accounts")
+                          .add_subparsers(dest="action", required=True))
+    db.add_commands(areas.add_parser("db", help="the database")
+                    .add_subparsers(dest="action", required=True))
     return parser
 
 
@@ -99,12 +110,6 @@ def read_password(args: argparse.Namespace, stdin: IO[str]) -> str:
     return password
 
 
-def _when(t: float | None) -> str:
-    if t is None:
-        return "never"
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
-
-
 def run(args: argparse.Namespace, store: Store, out: IO[str], password: str | None) -> None:
     """Execute one parsed command against an open store (``password`` for add/passwd)."""
     if args.area == "device" and args.action in notify.ACTIONS:
@@ -112,6 +117,18 @@ def run(args: argparse.Namespace, store: Store, out: IO[str], password: str | No
         return
     if args.area == "device" and args.action == obex.ACTION:
         obex.sync_device(args, store, out)
+        return
+    if args.area == "device":
+        device.run(args, store, out)
+        return
+    if args.area == "admin":
+        accounts.run(args, store, out, password)
+        return
+    if args.area == "db":
+        db.run(args, store, out)
+        return
+    if args.area == "user" and args.action in items.ACTIONS:
+        items.run(args, store, out, device.settings_of(args))
         return
     with store.transaction() as tx:
         if args.area == "user":
@@ -124,11 +141,18 @@ def run(args: argparse.Namespace, store: Store, out: IO[str], password: str | No
                 tx.put_account(Account(username=name, secret=make_secret(name, password)))
                 print(f"added user {name}", file=out)
             elif args.action == "list":
-                accounts = tx.list_accounts()
-                for acc in accounts:
+                users = tx.list_accounts()
+                if args.json:
+                    devs = tx.list_devices()
+                    print_json([{"name": a.username, "enabled": a.enabled,
+                                 "devices": [d.device_id for d in devs
+                                             if d.username == a.username]}
+                                for a in users], out)
+                    return
+                for acc in users:
                     print(f"{acc.username}\t{'enabled' if acc.enabled else 'disabled'}",
                           file=out)
-                if not accounts:
+                if not users:
                     print("no users", file=out)
             elif account is None:
                 raise CommandError(f"no user {name!r}")
@@ -142,13 +166,6 @@ def run(args: argparse.Namespace, store: Store, out: IO[str], password: str | No
             elif args.action in ("enable", "disable"):
                 tx.put_account(replace(account, enabled=args.action == "enable"))
                 print(f"{args.action}d user {name}", file=out)
-        elif args.area == "device":
-            devices = tx.list_devices(args.user)
-            for dev in devices:
-                print(f"{dev.device_id}\t{dev.username or '-'}\t{_when(dev.last_seen)}",
-                      file=out)
-            if not devices:
-                print("no devices", file=out)
 
 
 def main(argv: Sequence[str] | None = None, *, out: IO[str] | None = None,
@@ -164,9 +181,9 @@ def main(argv: Sequence[str] | None = None, *, out: IO[str] | None = None,
     try:
         path = store_path(args)
         password = None
-        if args.area == "user" and args.action in ("add", "passwd"):
+        if args.area in ("user", "admin") and args.action in ("add", "passwd"):
             password = read_password(args, stdin)   # before the store is locked
-        store = open_store(path, create=args.area == "user" and args.action == "add")
+        store = open_store(path, create=args.area in ("user", "admin") and args.action == "add")
         try:
             run(args, store, out, password)
         finally:
@@ -179,7 +196,23 @@ def main(argv: Sequence[str] | None = None, *, out: IO[str] | None = None,
         return EXIT_FAILED
     except KeyboardInterrupt:
         return EXIT_FAILED
+    except BrokenPipeError:   # the reader went away (| head): stop quietly
+        _quiet_stdout(out)
+        return EXIT_OK
+    try:
+        out.flush()
+    except BrokenPipeError:
+        _quiet_stdout(out)
     return EXIT_OK
+
+
+def _quiet_stdout(out: IO[str]) -> None:
+    """After EPIPE, point stdout at /dev/null so the interpreter's final flush is silent."""
+    if out is sys.stdout:
+        import os
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 if __name__ == "__main__":

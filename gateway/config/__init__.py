@@ -19,9 +19,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from gateway.config import admin as admin_section
 from gateway.config import checks
 from gateway.config import notify as notify_section
 from gateway.config import obex as obex_section
+from gateway.config.admin import AdminSettings
 from gateway.config.checks import Checker
 from gateway.config.endpoints import check_endpoint
 from gateway.config.notify import NotifySettings
@@ -31,7 +33,7 @@ from gateway.ds.settings import ServerSettings
 
 __all__ = [
     "ConfigError", "Settings", "HTTPSettings", "StoreSettings", "BootstrapUser",
-    "NotifySettings", "ObexSettings", "parse_settings", "load_settings", "check_endpoint",
+    "NotifySettings", "ObexSettings", "AdminSettings", "parse_settings", "load_settings", "check_endpoint",
 ]
 
 LOG_LEVELS = ("debug", "info", "warn", "error", "critical")
@@ -77,9 +79,11 @@ class Settings:
     users: tuple[BootstrapUser, ...] = ()
     obex: ObexSettings = ObexSettings()
     notify: NotifySettings = NotifySettings()
+    admin: AdminSettings = AdminSettings()
 
 
-_TOP_KEYS = {"log_level", "http", "store", "server", "datastore", "user", "obex", "notify"}
+_TOP_KEYS = {"log_level", "http", "store", "server", "datastore", "user", "obex", "notify",
+             "admin"}
 _HTTP_KEYS = {"listen", "max_message_size", "threads", "public_url"}
 _STORE_KEYS = {"path", "expire_interval"}
 
@@ -137,7 +141,12 @@ def parse_settings(doc: dict[str, Any], *, source: str = "<config>",
     datastores = parse_datastores(c, top.raw("datastore"))
     users = parse_users(c, top.raw("user"))
     obex = obex_section.parse(c, top.raw("obex", {}))
-    notify = notify_section.parse(c, top.raw("notify", {}))
+    raw_notify = top.raw("notify", {})
+    old_listen = raw_notify.get("admin_listen") if isinstance(raw_notify, dict) else None
+    admin = admin_section.parse(c, top.raw("admin", {}), notify_listen=tuple(
+        old_listen if isinstance(old_listen, list) and all(
+            checks.endpoint(x) is None for x in old_listen) else ()))
+    notify = notify_section.parse(c, raw_notify, admin_listen=admin.listen)
     if c.problems:
         raise ConfigError(c.problems, source)
     try:
@@ -145,7 +154,7 @@ def parse_settings(doc: dict[str, Any], *, source: str = "<config>",
     except ValueError as e:   # the engine's own checks, should ours have missed one
         raise ConfigError([str(e)], source) from None
     return Settings(source=source, log_level=log_level, http=http, store=store,
-                    server=server, users=users, obex=obex, notify=notify)
+                    server=server, users=users, obex=obex, notify=notify, admin=admin)
 
 
 def load_settings(path: str | Path | None, *,

@@ -7,7 +7,7 @@ tree is composed (that also opens TLS key files).
 
 from __future__ import annotations
 
-__all__ = ["check_endpoint", "ENDPOINT_KEYS"]
+__all__ = ["check_endpoint", "endpoint_fields", "ENDPOINT_KEYS"]
 
 
 # Server endpoint types accepted for [http] listen, with their keyword arguments
@@ -39,6 +39,14 @@ def _split_endpoint(desc: str) -> list[str]:
         i += 1
     parts.append("".join(cur))
     return parts
+
+
+def endpoint_fields(desc: str) -> tuple[str, list[str], dict[str, str]]:
+    """An endpoint string's type, positional and keyword parameters (unescaped)."""
+    kind, *args = _split_endpoint(desc)
+    positional = [a for a in args if "=" not in a]
+    keywords = dict(a.partition("=")[::2] for a in args if "=" in a)
+    return kind, positional, keywords
 
 
 def check_endpoint(desc: str) -> str | None:

@@ -168,7 +168,7 @@ def _report_base(t: Section, listen: list, wanted: bool) -> str | None:
     if base is not None or not wanted:
         return base.rstrip("/") if base else None
     if not listen:
-        t.problem("delivery reports (dlr = true) need admin_listen: "
+        t.problem("delivery reports (dlr = true) need admin_listen ([admin] listen): "
                   "Kannel calls the report URL there")
         return None
     base = admin_url(listen[0])
@@ -251,7 +251,9 @@ def _sip(s: Section) -> SIPSettings:
         password=s.get("password", None, checks.text))
 
 
-def parse(c: Checker, doc: Any) -> NotifySettings:
+def parse(c: Checker, doc: Any, *, admin_listen: tuple[str, ...] = ()) -> NotifySettings:
+    """``admin_listen``: the ``[admin] listen`` endpoints (where the report URL points
+    when ``[notify] admin_listen``, its older spelling, is not given)."""
     t = c.section(doc, "[notify]", _KEYS)
     d = NotifySettings()
     listen = t.get("admin_listen", [], checks.list_of(checks.endpoint))
@@ -298,7 +300,8 @@ def parse(c: Checker, doc: Any) -> NotifySettings:
     if u is not None:
         kw["udp"] = UDPSettings(bind=u.get("bind", "127.0.0.1", checks.text))
     wanted = any(getattr(kw.get(n), "dlr", False) for n in ("kannel", "pap"))
-    kw["dlr_url_base"] = _report_base(t, listen, wanted and kw["enabled"])
+    kw["dlr_url_base"] = _report_base(t, listen or list(admin_listen),
+                                      wanted and kw["enabled"])
     settings = NotifySettings(**kw)
     if settings.enabled and not any(getattr(settings, n) for n in KINDS):
         t.problem("enabled = true needs at least one carrier table ([notify.modem], "

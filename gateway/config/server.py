@@ -105,11 +105,11 @@ def parse_datastores(c: Checker, doc: Any) -> tuple[DatastoreSettings, ...]:
     return tuple(result)
 
 
-def parse_users(c: Checker, doc: Any) -> tuple[BootstrapUser, ...]:
+def parse_users(c: Checker, doc: Any, *, table: str = "[[user]]") -> tuple[BootstrapUser, ...]:
     users: list[BootstrapUser] = []
     names: set[str] = set()
-    for i, entry in enumerate(c.tables(doc, "[[user]]"), 1):
-        where = f"[[user]] #{i}"
+    for i, entry in enumerate(c.tables(doc, table), 1):
+        where = f"{table} #{i}"
         t = c.section(entry, where, _USER_KEYS, prefix=where + ": ")
         t.require("name", "password")
         name = t.get("name", "", checks.text)

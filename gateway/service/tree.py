@@ -104,17 +104,31 @@ def bootstrap_users(store: Store, users: Iterable[BootstrapUser]) -> list[str]:
     return created
 
 
-def _expire_sessions(store: Store, now: float) -> int:
+def _expire_sessions(store: Store, now: float, ops: Any, keep: int) -> tuple[int, list]:
     with store.transaction() as tx:
-        return tx.expire_sessions(now)
+        count = tx.expire_sessions(now)
+        if ops is None:
+            return count, []
+        history = ops.on(tx)
+        expired = history.expire_sessions(now)
+        history.prune(keep_sessions=keep)
+        return count, expired
 
 
-def sweep(store: Store, run: Runner, reactor: Any) -> Deferred[None]:
-    """One run of the session sweeper; errors are logged so the timer keeps going."""
-    d = run(_expire_sessions, store, reactor.seconds())
+def sweep(store: Store, run: Runner, reactor: Any, *, ops: Any = None, observer: Any = None,
+          keep_sessions: int = 1000) -> Deferred[None]:
+    """One run of the session sweeper; errors are logged so the timer keeps going. With
+    the store's operations tables (``ops``) each expired session is named in the log
+    (``observer.expired``) and the history is pruned to ``keep_sessions``."""
+    now = reactor.seconds()
+    d = run(_expire_sessions, store, now, ops, keep_sessions)
 
-    def report(count: int) -> None:
-        if count:
+    def report(result: tuple[int, list]) -> None:
+        count, expired = result
+        for record in expired:
+            if observer is not None:
+                observer.expired(record, now)
+        if count and not expired:
             log.info("expired {count} idle sessions", count=count)
 
     d.addCallback(report)

@@ -169,10 +169,11 @@ def test_module_runs_as_a_program(tmp_path: Path) -> None:
 
 def test_device_commands_are_all_registered(run: Run,
                                             capsys: pytest.CaptureFixture[str]) -> None:
-    """``device`` offers list, the notify commands and sync (each with its --help)."""
+    """``device`` offers list, show, forget, the notify commands and sync (each with its
+    --help)."""
     assert run("device", "--help")[0] == EXIT_OK
-    assert "{list,notify,notify-status,notify-setup,sync}" in capsys.readouterr().out
-    for action in ("notify", "notify-status", "notify-setup", "sync"):
+    assert "{list,show,forget,notify,notify-status,notify-setup,sync}" in capsys.readouterr().out
+    for action in ("show", "forget", "notify", "notify-status", "notify-setup", "sync"):
         assert run("device", action, "--help")[0] == EXIT_OK
         assert "usage: omads-admin device " + action in capsys.readouterr().out
 

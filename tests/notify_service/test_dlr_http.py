@@ -47,7 +47,7 @@ def test_report_keys_parse_and_the_base_comes_from_admin_listen():
     ns = parse_settings(notify_doc(admin_listen=["tcp:8181:interface=127.0.0.1"])
                         ).notify
     assert ns.kannel.dlr and ns.kannel.dlr_mask == 31 and ns.dlr_url_base == "http://127.0.0.1:8181"
-    ns = parse_settings(notify_doc(admin_listen=["tcp:8181"], dlr_url_base="http://gw.lan:80/x/",
+    ns = parse_settings(notify_doc(admin_listen=["tcp:8181:interface=127.0.0.1"], dlr_url_base="http://gw.lan:80/x/",
                                    pap={"url": "http://h:1/p", "dlr": True, "dlr_mask": 3})
                         ).notify
     assert ns.dlr_url_base == "http://gw.lan:80/x" and ns.pap.dlr and ns.pap.dlr_mask == 3

@@ -127,7 +127,7 @@ KANNEL = {"url": "http://127.0.0.1:13013/cgi-bin/sendsms", "username": "u", "pas
 
 
 def test_the_key_parses_with_a_default():
-    doc = {"enabled": True, "admin_listen": ["tcp:8181"], "kannel": KANNEL}
+    doc = {"enabled": True, "admin_listen": ["tcp:8181:interface=127.0.0.1"], "kannel": KANNEL}
     assert parse_settings({"notify": doc}).notify.dlr_timeout == 3600.0
     ns = parse_settings({"notify": dict(doc, dlr_timeout=90)}).notify
     assert ns.dlr_timeout == 90.0
@@ -135,7 +135,7 @@ def test_the_key_parses_with_a_default():
 
 @pytest.mark.parametrize("value", [0, -5, "1h", True])
 def test_the_key_is_checked(value):
-    doc = {"enabled": True, "admin_listen": ["tcp:8181"], "kannel": KANNEL,
+    doc = {"enabled": True, "admin_listen": ["tcp:8181:interface=127.0.0.1"], "kannel": KANNEL,
            "dlr_timeout": value}
     with pytest.raises(ConfigError, match="dlr_timeout must be a number of seconds > 0"):
         parse_settings({"notify": doc})

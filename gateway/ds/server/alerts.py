@@ -17,6 +17,7 @@ from gateway.ds.anchors import new_anchor
 from gateway.ds.commands import alert_datastore_uri
 from gateway.ds.fieldfilter import field_names
 from gateway.ds.modes import MODES, Sends
+from gateway.ds.server import report
 from gateway.ds.server.context import MessageContext
 from gateway.ds.server.phases import DatastoreInput, DatastorePhase
 from gateway.ds.server.session import DatastoreState, ResumeState, resume_key
@@ -82,6 +83,8 @@ def handle_sync_alert(ctx: MessageContext, alert: Alert, client_devinf) -> None:
             base_rev=prev.synced_rev if (prev is not None
                                          and MODES[mode].server_sends is not Sends.ALL) else 0)
         reply_code = mode
+        ds.slow_reason = report.slow_reason(code, prev, last, MODES[code].needs_anchors)
+    ds.started = ctx.now
     ds.client_rx = devinf_exchange.client_rx(client_devinf, ds.client_uri)
     if record is not None or resumed is None:
         ds.record_filter = record.to_dict() if record is not None else None
@@ -94,7 +97,8 @@ def handle_sync_alert(ctx: MessageContext, alert: Alert, client_devinf) -> None:
                 max_obj_size=ctx.settings.max_obj_size if st.ver_dtd != "1.0" else None)
     ctx.commands.append(Alert(data=reply_code, items=(Item(
         target=Location(loc_uri=ds.client_uri), source=Location(loc_uri=target), meta=meta),)))
-    ctx.note("sync alert", datastore=dss.name, code=code, mode=reply_code, status=status)
+    ctx.note("sync alert", datastore=dss.name, code=code, mode=reply_code, status=status,
+             slow_reason=ds.slow_reason)
 
 
 def alert_filters(item: Item, target: str, dss, now: float

@@ -18,7 +18,7 @@ from gateway.ds.commands import alert_datastore_uri, header_status, next_message
 from gateway.ds.hmac import HmacHeader
 from gateway.ds.ops import OpQueue
 from gateway.ds.packaging import Packer, SyncSource, status_only
-from gateway.ds.server import alerts, atomic, maps, outgoing, syncdata
+from gateway.ds.server import alerts, atomic, maps, outgoing, report, syncdata
 from gateway.ds.server.context import MessageContext
 from gateway.ds.server.phases import (
     AWAITING_CLIENT, DatastoreInput, DatastorePhase, SessionInput, SessionPhase)
@@ -143,7 +143,10 @@ class Engine:
         if outcome.ok:
             state.advance(SessionInput.AUTHENTICATED)
             state.username = outcome.username or ""
-        ctx.note("authentication", status=outcome.status, peer=peer)
+        if not outcome.ok:
+            state.auth_detail = outcome.reason
+        ctx.note("authentication", status=outcome.status, peer=peer, account=outcome.account,
+                 scheme=outcome.scheme, reason=outcome.reason)
         return outcome
 
     def _refuse_all(self, ctx, msg, header, packer, code, outcome,
@@ -249,6 +252,8 @@ class Engine:
         if entry is None:
             return
         ds = ctx.state.datastores.get(entry.datastore)
+        if ds is not None:
+            report.count_out(ds.stats, entry.kind, st.data)
         if ds is not None and not is_success(st.data):
             ds.failed_out += 1
             ctx.note("client refused our item", datastore=ds.name, guid=entry.guid,
@@ -300,6 +305,7 @@ class Engine:
             ds = st.datastores[part.name]
             chunk = ds.out_chunk        # the large object the first command continues
             for cmd, op in zip(sync.commands, part.placed_ops):
+                report.add_bytes(ds.stats, "out", sum(_size(i.data) for i in cmd.items))
                 st.inflight[f"{header.msg_id}:{cmd.cmd_id}"] = InFlight(
                     ds.name, *op, *outgoing.sent_content(cmd, chunk))
                 chunk = None
@@ -344,8 +350,6 @@ class Engine:
             if ds.map_aside:
                 ctx.tx.clear_map(aside_device(st.device_id), ctx.username, ds.name)
                 ds.map_aside = False
-            ctx.note("sync complete", datastore=ds.name, mode=ds.mode, sent=ds.sent,
-                     received=len(ds.received), failed=ds.failed_out)
 
     # -- failure -------------------------------------------------------------------------
     def failure_reply(self, state: SessionState, msg: Message, code: int, *, encoding: str,
@@ -376,6 +380,12 @@ ALERTS = {
     AlertCode.RESULT_ALERT: Engine._alert_ok,
     AlertCode.NEXT_MESSAGE: Engine._alert_ok,
 }   # any other code: 406
+
+
+def _size(data) -> int:
+    if isinstance(data, str):
+        return len(data.encode("utf-8", "surrogateescape"))
+    return len(data) if isinstance(data, bytes) else 0
 
 
 def _resp_uri(base_url: str, key: str) -> str | None:

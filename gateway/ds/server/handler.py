@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from gateway.ds.hmac import HmacHeader
+from gateway.ds.server import journal as journal_
 from gateway.ds.server.engine import Engine
 from gateway.ds.server.phases import SessionInput, SessionPhase
 from gateway.ds.server.session import SessionState
@@ -62,10 +63,12 @@ class SyncServer:
     """Blocking; call from a worker thread. Messages of one session must not overlap."""
 
     def __init__(self, settings: ServerSettings, store, *, log: Callable[..., None] | None = None,
-                 random_bytes: Callable[[int], bytes] | None = None):
+                 random_bytes: Callable[[int], bytes] | None = None,
+                 journal: journal_.Journal | None = None):
         self.settings = settings
         self.store = store
         self.log = log
+        self.journal = journal
         self._random = random_bytes or secrets.token_bytes
         self.engine = Engine(settings, log=log, random_bytes=self._random)
 
@@ -90,6 +93,7 @@ class SyncServer:
                        peer: str = "", now: float, encoding: str = codec.XML,
                        mac_header: HmacHeader | None = None, body: bytes = b"") -> Outcome:
         """``mac_header`` and the exact received ``body`` serve auth-MAC (ds/hmac.py)."""
+        notes: list[tuple[str, dict]] = []
         try:
             with self.store.transaction() as tx:
                 state = self._load(tx, session, msg, now=now, peer=peer, encoding=encoding)
@@ -97,20 +101,29 @@ class SyncServer:
                         and state.last_reply:
                     cached = state.cached_reply
                     self._note("resent message answered from cache", session=state.key,
-                               msg_id=msg.header.msg_id)
+                               device=state.device_id, msg_id=msg.header.msg_id)
                     return Outcome(message=codec.decode_message(cached, encoding), body=cached,
                                    session=state.key, key=state.key, resent=True)
                 reply, out, ended = self.engine.process(tx, state, msg, encoding=encoding,
                                                         base_url=base_url, now=now, peer=peer,
                                                         mac_header=mac_header, body=body)
+                state.messages += 1
+                state.bytes_in += len(body)
+                state.bytes_out += len(out)
+                notes = journal_.record(self.journal, tx, state, msg, reply, received=body,
+                                        sent=out, ended=ended, new=session is None, now=now,
+                                        transport=_transport(base_url))
                 self._finish_message(tx, state, msg, out, ended)
-                return Outcome(message=reply, body=out, session=None if ended else state.key,
-                               key=state.key)
+                outcome = Outcome(message=reply, body=out,
+                                  session=None if ended else state.key, key=state.key)
         except StoreError as exc:
             code = status_for(exc)
             self._note("store failure; message rolled back", session=session, error=repr(exc),
                        status=code)
             return self._failed(msg, session, base_url, peer, now, encoding, code)
+        for event, fields in notes:     # once the message is committed
+            self._note(event, **fields)
+        return outcome
 
     def _finish_message(self, tx, state: SessionState, msg: Message, body: bytes,
                         ended: bool) -> None:
@@ -162,3 +175,7 @@ class SyncServer:
             server_uri=hdr.target.loc_uri if hdr.target else "",
             ver_dtd=hdr.ver_dtd or "1.2", ver_proto=hdr.ver_proto or "SyncML/1.2",
             session_id=hdr.session_id, encoding=encoding, peer=peer)
+
+
+def _transport(base_url: str) -> str:
+    return "obex" if base_url.startswith("obex") else "http"

@@ -132,6 +132,10 @@ class DatastoreState:
     # filters the client asked for in its Alert (filters.py, fieldfilter.py); None: none
     record_filter: dict | None = None   # RecordFilter.to_dict(): expression, window, exclusive
     field_filter: list[str] | None = None  # property names the client wants in our items
+    # what the sync did, counted per item (report.py), when it began, why it is slow
+    stats: dict[str, int] = field(default_factory=dict)
+    started: float = 0.0
+    slow_reason: str | None = None
 
     def __post_init__(self) -> None:
         self._coerce()
@@ -195,6 +199,11 @@ class SessionState:
     inflight: dict[str, InFlight] = field(default_factory=dict)   # by "msg:cmd"
     datastores: dict[str, DatastoreState] = field(default_factory=dict)
     sent_get_devinf: bool = False
+    # for the operator (report.py): messages and bytes each way, the last refused login
+    messages: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    auth_detail: str = ""
     format: int = FORMAT
 
     def advance(self, inp: SessionInput) -> None:

@@ -21,7 +21,7 @@ from gateway.ds import contentops, fieldfilter, largeobj
 from gateway.ds.commands import interrupted_alert
 from gateway.ds.largeobj import BadItem
 from gateway.ds.modes import MODES, Sends
-from gateway.ds.server import atomic, conflicts
+from gateway.ds.server import atomic, conflicts, report
 from gateway.ds.server.context import UNKNOWN, MessageContext
 from gateway.ds.server.phases import DatastoreInput, DatastorePhase
 from gateway.ds.server.session import DatastoreState, aside_device
@@ -122,6 +122,7 @@ def _command(ctx: MessageContext, ds: DatastoreState, dss, cmd) -> None:
             code = _item(ctx, ds, dss, cmd, name, item, luid)
         except BadItem as exc:
             code = exc.code
+        report.count_in(ds.stats, name, code)
         ctx.status(cmd, name, code, target=target, source=luid)
 
 
@@ -137,6 +138,7 @@ def _item(ctx: MessageContext, ds: DatastoreState, dss, cmd, name: str, item: It
     if got.code is not None:
         return got.code
     data, ct = got.data, got.content_type
+    report.add_bytes(ds.stats, "in", len(data or b""))
     if name != "Delete":
         if len(data) > ctx.settings.max_obj_size:
             return StatusCode.REQUEST_ENTITY_TOO_LARGE

@@ -20,6 +20,7 @@ from typing import Iterator
 from gateway.store import schema
 from gateway.store.base import StoreError
 from gateway.store.sqlite.notifications import SQLiteNotificationStore
+from gateway.store.sqlite.ops import SQLiteOpsStore
 from gateway.store.sqlite.tx import SQLiteTransaction, guid_for, id_for, store_error
 
 __all__ = ["SQLiteStore", "SQLiteTransaction", "guid_for", "id_for"]
@@ -69,6 +70,25 @@ class SQLiteStore:
     def notifications(self) -> SQLiteNotificationStore:
         """The notification queue in this database (gateway/store/notifications.py)."""
         return SQLiteNotificationStore(self)
+
+    def operations(self) -> SQLiteOpsStore:
+        """Session history, traces and admin accounts (gateway/store/ops.py)."""
+        return SQLiteOpsStore(self)
+
+    def backup(self, target: str | Path) -> None:
+        """A consistent copy of the database into the new file ``target`` while others
+        keep reading and writing (SQLite's online backup; WAL readers are not blocked)."""
+        if self._memory:
+            raise StoreError("an in-memory store has no file to back up")
+        holder = self._thread_connection()
+        try:
+            dest = sqlite3.connect(os.fspath(target))
+            try:
+                holder.conn.backup(dest)
+            finally:
+                dest.close()
+        except sqlite3.Error as exc:
+            raise store_error(exc) from exc
 
     def _thread_connection(self) -> _ThreadConnection:
         holder: _ThreadConnection | None = getattr(self._local, "holder", None)
