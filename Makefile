@@ -9,12 +9,16 @@ STAMP  := $(VENV)/.installed
 CONFIG ?= conf/omads-gateway.toml
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-# Debian packages the test suite drives as real peers or reference tools.
+# Debian packages the test suite drives as real peers or reference tools (chromium and
+# chromium-driver for the admin pages in a real browser, systemd for the unit checks).
 TEST_DEBS := libwbxml2-utils syncevolution syncevolution-http python3-twisted dbus time gcc \
-             kannel kannel-extras socat sip-tester kamailio obexftp openobex-apps
+             kannel kannel-extras socat sip-tester kamailio obexftp openobex-apps \
+             chromium chromium-driver systemd
 
 .PHONY: run test lint venv debian-test-deps clean
 
+# Sync at http://127.0.0.1:8080/sync (demo/demo), OBEX on 127.0.0.1:6500, the admin pages
+# at http://127.0.0.1:8081/ (admin/admin), notifications over UDP and SIP.
 run: $(STAMP)
 	mkdir -p var
 	$(BIN)/twistd -n --pidfile= omads-gateway --config $(CONFIG)

@@ -132,13 +132,14 @@ class RecordingEngine:
 
 
 def test_tree_has_named_children_in_start_order(tmp_path: Path, store: Any) -> None:
-    """build_service composes logging, store, threads, expiry and one listener per endpoint."""
+    """build_service composes logging, store, metrics, threads, expiry, one listener per
+    endpoint and the admin snapshot."""
     settings = parse_settings({}, listen=["tcp:8080:interface=127.0.0.1", "tcp:8081"])
     tree = build_service(settings, reactor=MemoryReactorClock(), store=store,
                          engine=RecordingEngine())
     assert isinstance(tree, MultiService)
-    assert [c.name for c in tree] == ["logging", "store", "engine-threads", "session-expiry",
-                                      "http-0", "http-1"]
+    assert [c.name for c in tree] == ["logging", "store", "metrics", "engine-threads",
+                                      "session-expiry", "http-0", "http-1", "admin-snapshot"]
     assert isinstance(tree.getServiceNamed("store"), StoreService)
     assert tree.getServiceNamed("engine-threads").pool.max == settings.http.threads
     assert isinstance(tree.getServiceNamed("session-expiry"), TimerService)
@@ -438,8 +439,8 @@ def test_twistd_with_a_port_in_use_exits_nonzero_with_one_line(tmp_path: Path) -
 
 
 def test_every_listener_is_made_by_the_one_helper(store: Any) -> None:
-    """HTTP, OBEX endpoint and notification admin listeners are all ``Listener``s, named,
-    in the documented order after the core services."""
+    """HTTP, OBEX endpoint and admin listeners are all ``Listener``s, named, in the
+    documented order after the core services ([notify] admin_listen is the admin one)."""
     from gateway.transport.listen import Listener
     settings = parse_settings({
         "obex": {"listen": ["tcp:6500:interface=127.0.0.1", "serial:/dev/nonexistent-tty"]},
@@ -447,12 +448,12 @@ def test_every_listener_is_made_by_the_one_helper(store: Any) -> None:
     }, listen=["tcp:8080:interface=127.0.0.1"])
     tree = build_service(settings, reactor=MemoryReactorClock(), store=store,
                          engine=RecordingEngine())
-    assert [c.name for c in tree] == ["logging", "store", "engine-threads", "session-expiry",
-                                      "http-0", "obex-0", "obex-1", "notify",
-                                      "notify-admin-0"]
+    assert [c.name for c in tree] == ["logging", "store", "metrics", "engine-threads",
+                                      "session-expiry", "http-0", "obex-0", "obex-1", "notify",
+                                      "admin-snapshot", "admin-0"]
     assert [c.name for c in tree if isinstance(c, Listener)] == ["http-0", "obex-0",
-                                                                 "notify-admin-0"]
-    assert tree.getServiceNamed("notify-admin-0").description == "tcp:8081:interface=127.0.0.1"
+                                                                 "admin-0"]
+    assert tree.getServiceNamed("admin-0").description == "tcp:8081:interface=127.0.0.1"
 
 
 def test_unbuildable_obex_and_admin_listeners_are_config_errors(tmp_path: Path,
@@ -460,9 +461,9 @@ def test_unbuildable_obex_and_admin_listeners_are_config_errors(tmp_path: Path,
     """A bad OBEX or admin endpoint fails before start, naming its setting."""
     for doc, where in (
             ({"obex": {"listen": [f"ssl:6501:privateKey={tmp_path}/k.pem"]}}, "[obex] listen"),
-            ({"notify": {"enabled": True, "udp": {},
-                         "admin_listen": [f"ssl:8082:privateKey={tmp_path}/k.pem"]}},
-             "[notify] admin_listen")):
+            ({"notify": {"enabled": True, "udp": {}},
+              "admin": {"listen": [f"ssl:8082:interface=127.0.0.1:privateKey={tmp_path}/k.pem"]}},
+             "[admin] listen")):
         with pytest.raises(ConfigError) as info:
             build_service(parse_settings(doc), reactor=MemoryReactorClock(), store=store,
                           engine=RecordingEngine())

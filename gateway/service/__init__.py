@@ -1,31 +1,40 @@
 """twistd glue: ``Options`` and ``makeService``, which only composes the service tree.
 
-config -> store (+ bootstrap users) -> engine -> thread pool -> session expiry -> HTTP
-listeners -> OBEX listeners -> notification service (+ its admin listeners), each a named
-child of one ``GatewayService``, composed below in that order with plain imports. Children
-start in that order and stop in reverse, each waiting for the previous one: listeners close
-first, the store last. A bad configuration raises ``usage.UsageError`` listing every
-problem, so twistd prints it and exits non-zero before it daemonizes; a port that cannot
-be bound ends the start with one log line and exit status 1.
+config -> store (+ bootstrap users and admins) -> engine (with its observer: log lines
+and metrics, and its journal: the session history) -> thread pool -> session expiry ->
+HTTP listeners -> OBEX listeners -> notification service -> admin snapshot and the admin
+listener (web pages, /metrics, /notify), each a named child of one ``GatewayService``,
+composed below in that order with plain imports. Children start in that order and stop
+in reverse, each waiting for the previous one: listeners close first, the store last. A
+bad configuration, a store that cannot be opened or a listener that cannot be built (a
+missing TLS file) ends the start with one line and exit status 1 before twistd
+daemonizes; a port that cannot be bound, with one log line and exit status 1.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from twisted.application import service
 from twisted.application.internet import TimerService
+from twisted.logger import globalLogPublisher
 from twisted.python import usage
 
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.ds.server.handler import SyncServer
-from gateway.service.notify import notify_services
+from gateway.ds.server.journal import Journal
+from gateway.service.admin import admin_services, bootstrap_admins
+from gateway.service.metrics import Metrics, TimedEngine
+from gateway.service.notify import notify_service
 from gateway.service.obex import obex_listeners
+from gateway.service.observe import Observer, notify_observer
 from gateway.service.tree import (
     GatewayService, LogLevelService, OrderedMultiService, StoreService, bootstrap_users,
-    engine_logger, open_store, sweep,
+    open_store, sweep,
 )
 from gateway.store.base import Store, StoreError
+from gateway.store.ops import ops_store
 from gateway.transport import logs
 from gateway.transport.http import make_site
 from gateway.transport.listen import listeners
@@ -62,11 +71,50 @@ class Options(usage.Options):
             self.settings = load_settings(self["config"], listen=self["http"] or None,
                                           store_path=self["db"])
         except ConfigError as e:
-            raise usage.UsageError(str(e)) from None
+            refuse(self, str(e))
+
+
+def refuse(options: usage.Options, problem: str) -> None:
+    """A start that cannot go on. Under twistd (the options have a parent) the problem
+    is printed alone, not after twistd's whole usage text, and the exit status is 1;
+    elsewhere it is a ``usage.UsageError``."""
+    if getattr(options, "parent", None) is not None:
+        sys.stderr.write(f"omads-gateway: {problem}\n")
+        sys.stderr.flush()
+        raise SystemExit(1)
+    raise usage.UsageError(problem)
+
+
+def history_of(store: Store) -> Any:
+    """The store's operations tables (schema ensured), or None if it keeps none."""
+    try:
+        ops = ops_store(store)
+    except StoreError:
+        return None
+    ops.ensure_schema()
+    return ops
+
+
+class _MetricsService(service.Service):
+    """Counts the notification service's outcomes while running (a log observer)."""
+
+    name = "metrics"
+
+    def __init__(self, metrics: Metrics):
+        self.metrics = metrics
+        self._observer = notify_observer(metrics)
+
+    def startService(self) -> None:
+        super().startService()
+        globalLogPublisher.addObserver(self._observer)
+
+    def stopService(self) -> None:
+        super().stopService()
+        globalLogPublisher.removeObserver(self._observer)
 
 
 def build_service(settings: Settings, *, reactor: Any, store: Store,
-                  engine: Any = None) -> GatewayService:
+                  engine: Any = None, metrics: Metrics | None = None) -> GatewayService:
     """The service tree for validated settings and an open store. Raises ConfigError if a
     listener endpoint cannot be built (e.g. a TLS key file is missing)."""
     top = GatewayService()
@@ -75,12 +123,20 @@ def build_service(settings: Settings, *, reactor: Any, store: Store,
         for child in children:
             child.setServiceParent(top)
 
-    add(LogLevelService(settings.log_level), StoreService(store))
+    metrics = metrics or Metrics(datastores=settings.server.datastores)
+    observer = Observer(reactor, metrics)
+    ops = history_of(store)
+    add(LogLevelService(settings.log_level), StoreService(store), _MetricsService(metrics))
     if engine is None:
-        engine = SyncServer(settings.server, store, log=engine_logger(reactor))
+        a = settings.admin
+        journal = (Journal(ops=ops.on, trace_max_messages=a.trace_max_messages,
+                           trace_max_bytes=a.trace_max_bytes) if ops is not None else None)
+        engine = SyncServer(settings.server, store, log=observer.emit, journal=journal)
+    engine = TimedEngine(engine, metrics)
     pool = ThreadPoolService(settings.http.threads)
     run = thread_runner(reactor, pool.pool)
-    expiry = TimerService(settings.store.expire_interval, sweep, store, run, reactor)
+    expiry = TimerService(settings.store.expire_interval, sweep, store, run, reactor, ops=ops,
+                          observer=observer, keep_sessions=settings.admin.keep_sessions)
     expiry.clock = reactor
     expiry.setName("session-expiry")
     add(pool, expiry)
@@ -90,7 +146,11 @@ def build_service(settings: Settings, *, reactor: Any, store: Store,
                      public_url=settings.http.public_url)
     add(*listeners(reactor, settings.http.listen, site, prefix="http", where="[http] listen"))
     add(*obex_listeners(settings, reactor=reactor, engine=engine, run=run))
-    add(*notify_services(settings, reactor=reactor, store=store, run=run))
+    notify = notify_service(settings, reactor=reactor, store=store, run=run)
+    if notify is not None:
+        add(notify)
+    add(*admin_services(settings, reactor=reactor, store=store, ops=ops, run=run,
+                        notify=notify, metrics=metrics, tree=top))
     return top
 
 
@@ -107,13 +167,22 @@ def makeService(options: Options) -> service.MultiService:
         store = open_store(settings.store.path)
         created = bootstrap_users(store, settings.users)
         tree = build_service(settings, reactor=reactor, store=store)
+        ops = history_of(store)
+        admins = bootstrap_admins(ops, settings.admin.users) if ops is not None else []
     except (ConfigError, StoreError) as e:
         if store is not None:
             store.close()
-        raise usage.UsageError(str(e)) from None
+        refuse(options, str(e))
     log.info("omads-gateway configured from {source}: store {path}, listening on {listen}",
              source=settings.source, path=settings.store.path,
              listen=", ".join(settings.http.listen))
+    if settings.admin.listen:
+        log.info("admin pages, /metrics and /notify on {listen}",
+                 listen=", ".join(settings.admin.listen))
     if created:
         log.info("created bootstrap accounts: {users}", users=", ".join(created))
+    if admins:
+        log.warn("created bootstrap admin accounts: {users}; change their passwords "
+                 "(omads-admin admin passwd NAME) before anyone else can reach the admin "
+                 "listener", users=", ".join(admins))
     return tree

@@ -180,6 +180,10 @@ class OpsLog(Protocol):
         """Drop all but the newest ``keep_sessions`` finished sessions (with their
         messages, results and traces); how many went."""
 
+    def counts(self) -> dict[str, int]:
+        """For the background snapshot: ``sessions.live``, ``devices``, ``users`` and
+        ``queue.<state>`` (notifications by state)."""
+
     # -- traces --------------------------------------------------------------------------
     def set_trace(self, device_id: str, until: float | None) -> None:
         """Record the device's messages, redacted, until ``until`` (None: stop)."""

@@ -290,6 +290,21 @@ class SQLiteOps:
         return db.execute("DELETE FROM ops_sessions WHERE state != ? AND id < ?",
                           (LIVE, row[0])).rowcount
 
+    @_sql
+    def counts(self) -> dict[str, int]:
+        """The background snapshot: live sessions, devices, users, the queue by state."""
+        db = self._db
+        out = {"sessions.live": db.execute("SELECT COUNT(*) FROM ops_sessions WHERE state = ?",
+                                           (LIVE,)).fetchone()[0],
+               "devices": db.execute("SELECT COUNT(*) FROM devices").fetchone()[0],
+               "users": db.execute("SELECT COUNT(*) FROM accounts").fetchone()[0]}
+        if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table'"
+                      " AND name = 'notifications'").fetchone():
+            for state, n in db.execute("SELECT state, COUNT(*) FROM notifications"
+                                       " GROUP BY state"):
+                out[f"queue.{state}"] = n
+        return out
+
     # -- traces --------------------------------------------------------------------------
     @_sql
     def set_trace(self, device_id: str, until: float | None) -> None:
