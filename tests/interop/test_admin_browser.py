@@ -180,7 +180,7 @@ def test_pages_show_a_real_sync_notify_now_and_forget_anchors(gw, browser, tmp_p
 
     # The log has one summary line per session and datastore, without the session key.
     log = gw.log()
-    lines = [line for line in log.splitlines() if f"sync " in line and DEVICE in line
+    lines = [line for line in log.splitlines() if "sync " in line and DEVICE in line
              and "contacts:" in line]
     assert len(lines) == 2, log
     assert "slow (requested) ok; from client +5 ~0 -0 refused none" in lines[0]
