@@ -14,7 +14,8 @@ from gateway.config import ConfigError, load_settings
 from gateway.config.obex import ENCODINGS, parse_via
 from gateway.ds.server.handler import SyncServer
 from gateway.notifier import payload as notify_payload
-from gateway.store.notifications import NotifyDevice
+from gateway.store.base import StoreError
+from gateway.store.notifications import NotifyDevice, notification_store
 from gateway.transport.obex.dial import DialError, alerted_session, dial
 
 __all__ = ["ACTION", "add_commands", "sync_device"]
@@ -33,6 +34,19 @@ def add_commands(device: Any) -> None:
                    help="SyncML encoding to ask the handset for (default wbxml)")
     p.add_argument("--timeout", type=float, default=120.0,
                    help="seconds to wait for the handset at each step")
+
+
+def _notify_device(store: Any, settings: Any, device_id: str) -> NotifyDevice | None:
+    """How the device is notified: ``notify-setup`` (the queue's tables), else the
+    configuration's [[notify.device]]; its server password signs the SAN."""
+    try:
+        queues = notification_store(store)
+        queues.ensure_schema()
+        with queues.transaction() as (_tx, q):
+            nd = q.get_device(device_id)
+    except StoreError:
+        nd = None
+    return nd or settings.notify.device(device_id)
 
 
 def sync_device(args: Any, store: Any, out: Any, *, reactor: Any = None) -> None:
@@ -54,11 +68,14 @@ def sync_device(args: Any, store: Any, out: Any, *, reactor: Any = None) -> None
     encoding = ENCODINGS[args.encoding or (handset.encoding if handset else "wbxml")]
     with store.transaction() as tx:
         device = tx.get_device(args.device)
+    nd = _notify_device(store, settings, args.device)
+    form = handset.form if handset and handset.form != "auto" else (nd.form if nd else "auto")
+    password = (handset.san_password if handset and handset.san_password is not None
+                else nd.server_password if nd else None)
     san, san_type = notify_payload.device_san(
         settings.server.server_id, device=device,
-        nd=NotifyDevice(device_id=args.device, form=handset.form if handset else "auto"),
-        password=handset.san_password if handset else None,
-        session_id=secrets.randbelow(1 << 16))
+        nd=NotifyDevice(device_id=args.device, form=form, nonce=nd.nonce if nd else b""),
+        password=password or None, session_id=secrets.randbelow(1 << 16))
     engine = SyncServer(settings.server, store)
     if reactor is None:
         from twisted.internet import reactor

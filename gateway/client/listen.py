@@ -135,15 +135,21 @@ class Listener:
         elif not san_forms.acceptable(content_type):     # RFC 3428 §7: 415 with Accept
             code, reason = 415, "Unsupported Media Type"
             extra = (("Accept", ", ".join(san_forms.SAN_TYPES)),)
-        else:
-            code, reason = 200, "OK"
+        else:   # a SAN we refuse is refused on the wire too: the sender sees why
+            result = san_forms.check(msg.body, content_type, server_id=self.server_id,
+                                     password=self.password, nonce_b64=self.nonce,
+                                     datastores=self.profile.settings.datastores)
+            if isinstance(result, san_forms.Refused):
+                code, reason = 403, "Forbidden (" + _phrase(result.reason) + ")"
+            else:
+                code, reason = 200, "OK"
         keep = [(n, v) for n, v in msg.headers
                 if sip.canonical_name(n) in ("Via", "From", "To", "Call-ID", "CSeq")]
         port.write(bytes(sip.SipResponse(status=code, reason=reason,
                                          headers=(*keep, *extra, ("Content-Length", "0")))),
                    addr)
         origin = f"SIP {addr[0]}:{addr[1]}"
-        if code == 200:
+        if code in (200, 403):       # syncs, or logs why it is ignored
             self.on_san(msg.body, origin, content_type)
         elif code == 415:
             self.log(f"ignored a notification from {origin}: content type "
@@ -158,6 +164,11 @@ class Listener:
                 self.on_wdp(whole.data, f"SMS from {deliver.originator}")
         except DecodeError as exc:
             self.log(f"ignored an SMS: {exc}")
+
+
+def _phrase(text: str) -> str:
+    """A reason text fit for a SIP status line (printable ASCII, bounded)."""
+    return "".join(c if " " <= c <= "~" else "?" for c in text)[:120]
 
 
 class _Udp(DatagramProtocol):

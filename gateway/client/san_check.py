@@ -79,6 +79,25 @@ def modes_for(syncs: tuple[SANSync, ...], datastores) -> dict[str, int]:
     return modes
 
 
+def digest_problem(data: bytes, *, password: str, nonce: bytes, server_id: str) -> str | None:
+    """Why the digest is refused, or None. Both ends agree on "no password": the gateway
+    then sends an all-zero digest (no credentials), which is accepted exactly when we have
+    no server password either; a real digest needs our password to be checked."""
+    zero = data[:san_codec.DIGEST_SIZE] == bytes(san_codec.DIGEST_SIZE)
+    if not password:
+        if zero:
+            return None
+        return ("it carries a digest but no server password is set here "
+                "(--server-password, or the profile's notify server_password)")
+    if zero:
+        return ("no digest (all zeros): the gateway has no server password for this device "
+                "(omads-admin device notify-setup DEVICE --server-password ...)")
+    if not san_codec.verify_san(data, password=password, nonce=nonce,
+                                server_id=server_id or None):
+        return "bad digest"
+    return None
+
+
 def check(data: bytes, *, server_id: str, password: str, nonce_b64: str,
           datastores) -> Accepted | Refused:
     try:
@@ -87,9 +106,10 @@ def check(data: bytes, *, server_id: str, password: str, nonce_b64: str,
         return Refused(reason=f"undecodable SAN: {exc}")
     if server_id and san.server_id != server_id:
         return Refused(reason=f"server id {san.server_id!r} is not {server_id!r}")
-    if not san_codec.verify_san(data, password=password, nonce=decode_nonce(nonce_b64),
-                                server_id=server_id or None):
-        return Refused(reason="bad digest")
+    refused = digest_problem(data, password=password, nonce=decode_nonce(nonce_b64),
+                             server_id=server_id)
+    if refused is not None:
+        return Refused(reason=refused)
     modes = modes_for(san.syncs, datastores)
     if not modes:
         return Refused(reason="it names none of our datastores")

@@ -110,7 +110,7 @@ def build_payload(notification: Notification, *, server_id: str,
                      initiator=sanlib.Initiator.SERVER,
                      session_id=notification.id & 0xFFFF, syncs=syncs)
     form = san_form(device, nd)
-    body, ctype = encode_form(san, form, password=nd.server_password if nd else None,
+    body, ctype = encode_form(san, form, password=(nd.server_password or None) if nd else None,
                               nonce=nd.nonce if nd else b"")
     push = encode_push(WspPush(tid=notification.id & 0xFF, content_type=ctype, body=body,
                                headers=(WspHeader(name="X-Wap-Application-Id",
