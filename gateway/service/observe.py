@@ -63,9 +63,7 @@ class Observer:
         self.reactor.callFromThread(self._log, event, fields)
 
     def _log(self, event: str, fields: dict[str, Any]) -> None:
-        fields = dict(fields)
-        if "session" in fields:
-            fields["session"] = short_key(fields["session"])
+        fields = dict(fields)     # the session key is cut by the logger (transport/logs.py)
         fields.setdefault("user", None)
         fields["user"] = fields["user"] or "-"
         if event == "authentication" and fields.get("status") not in (

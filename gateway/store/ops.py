@@ -39,10 +39,11 @@ PBKDF2_ROUNDS = 200_000
 
 
 def short_key(key: str | None) -> str:
-    """The part of a session key a log line or a page may show: 6 characters and '…'."""
+    """The part of a session key a log line or a page may show: 6 characters and '…'
+    (our keys have 24; a text of 8 or fewer is no key of ours and stays as it is)."""
     if not key:
         return "-"
-    return key[:6] + "…"
+    return key if len(key) <= 8 else key[:6] + "…"
 
 
 @dataclass(frozen=True, kw_only=True)
