@@ -86,7 +86,7 @@ def _show_text(d: dict[str, Any], out: IO[str]) -> None:
     for r in d["last_syncs"]:
         why = f" ({r['slow_reason']})" if r["slow_reason"] else ""
         print(f"last sync   {r['datastore']}: {when(r['finished'])} {r['mode']}{why} {r['result']}; "
-              f"from client +{r['add_in']} ~{r['replace_in']} -{r['delete_in']} refused "
+              f"from client +{r['add_in']} ~{r['replace_in']} -{r['delete_in']} ={r['unchanged_in']} refused "
               f"{r['refused_in']}; to client +{r['add_out']} ~{r['replace_out']} "
               f"-{r['delete_out']} refused {r['refused_out']}; conflicts {r['conflicts']}; "
               f"{r['duration']} s", file=out)

@@ -33,7 +33,7 @@ LINES: dict[str, tuple[str, str]] = {
                 "{bytes_out} B out, {duration} s"),
     "datastore finished": (
         "info", "sync {session} device {device} user {user} {datastore}: {mode}{why} "
-                "{result}; from client +{add_in} ~{replace_in} -{delete_in} refused "
+                "{result}; from client +{add_in} ~{replace_in} -{delete_in} ={unchanged_in} refused "
                 "{refused_in}; to client +{add_out} ~{replace_out} -{delete_out} refused "
                 "{refused_out}; conflicts {conflicts}; items {bytes_in} B in, {bytes_out} B "
                 "out; {duration} s"),

@@ -153,6 +153,9 @@ def test_pages_show_a_real_sync_notify_now_and_forget_anchors(gw, browser, tmp_p
         By.TAG_NAME, "tbody").text), what="the notification to show as sent")
     assert f"udp:127.0.0.1:{port}" in browser.page_source
     shot(browser, tmp_path, "notifications")
+    assert sample(metrics(gw), "omads_notifications_total", carrier="udp", result="sent") == 1
+    wait_for(lambda: sample(metrics(gw), "omads_notification_queue_depth", state="sent") == 1,
+             what="the queue depth snapshot")
 
     # Forget anchors: the next SyncEvolution sync is slow.
     browser.get(gw.admin + "/device?" + urllib.parse.urlencode({"id": DEVICE}))
@@ -161,8 +164,11 @@ def test_pages_show_a_real_sync_notify_now_and_forget_anchors(gw, browser, tmp_p
     text_of(browser, "main", "forgotten: next sync is slow")
     r = client.sync("two-way").check()
     browser.refresh()
-    text_of(browser, "main", "slow (forgotten)")
+    text = text_of(browser, "main", "slow (forgotten)")
+    assert "+0 ~0 −0 =5" in text
     assert sample(metrics(gw), "omads_slow_syncs_total", reason="forgotten") == 1
+    assert sample(metrics(gw), "omads_items_total", direction="in", op="unchanged",
+                  datastore_type="contacts") == 5
 
     # The other pages.
     for name in ("sessions", "users", "health"):
@@ -178,13 +184,25 @@ def test_pages_show_a_real_sync_notify_now_and_forget_anchors(gw, browser, tmp_p
     health = (browser.get(gw.admin + "/health"), browser.find_element(By.TAG_NAME, "main").text)[1]
     assert "reachable" in health and "listening" in health
 
+    # On a phone-sized screen the pages fit the width (tables scroll inside their box).
+    browser.set_window_size(390, 844)
+    for path in ("/devices", "/device?" + urllib.parse.urlencode({"id": DEVICE}), "/sessions"):
+        browser.get(gw.admin + path)
+        assert browser.execute_script(
+            "return document.documentElement.scrollWidth <= window.innerWidth + 1"), path
+    shot(browser, tmp_path, "device-phone")
+
     # The log has one summary line per session and datastore, without the session key.
     log = gw.log()
     lines = [line for line in log.splitlines() if "sync " in line and DEVICE in line
              and "contacts:" in line]
     assert len(lines) == 2, log
-    assert "slow (requested) ok; from client +5 ~0 -0 refused none" in lines[0]
-    assert "(forgotten)" in lines[1]
+    assert "slow (requested) ok; from client +5 ~0 -0 =0 refused none" in lines[0]
+    # the slow sync after forgetting pairs the five items it holds: nothing new
+    assert "slow (forgotten) ok; from client +0 ~0 -0 =5 refused none" in lines[1]
+    sessions = [line for line in log.splitlines() if "] session " in line and DEVICE in line
+                and ": ok," in line]
+    assert len(sessions) == 2 and "(http, SyncML 1.2, wbxml)" in sessions[0], log
     key_lines = [line for line in log.splitlines() if "session " in line and DEVICE in line]
     assert key_lines and all("…" in line for line in key_lines)
 

@@ -113,3 +113,16 @@ def test_refused_login_names_the_account_and_the_reason(store):
     # both refused sessions (alice's wrong password, nobody's) end as auth_failed
     assert {s.device_id for s in expired} == {"sim-device", "d2"}
     assert {s.state for s in expired} == {"auth_failed"}
+
+
+def test_a_slow_sync_that_pairs_counts_unchanged_not_added(store):
+    events: list = []
+    c = SimClient(server(store, events))
+    c.items.update({"L1": vcard(1), "L2": vcard(2)})
+    c.sync(201)
+    events.clear()
+    c.sync(201)                       # the same two items again: paired, nothing written
+    [ds] = finished(events)
+    assert (ds["add_in"], ds["replace_in"], ds["unchanged_in"]) == (0, 0, 2)
+    with store.transaction() as tx:
+        assert tx.count_items("alice", "contacts") == 2

@@ -105,12 +105,12 @@ class DevicePage(Page):
                                   id=s["id"]) if s else None),
         ))]
         body += section("Last sync per datastore", table(
-            ("Datastore", "When", "Mode", "Result", "From client (+ ~ −)", "To client (+ ~ −)",
+            ("Datastore", "When", "Mode", "Result", "From client (+ ~ − =)", "To client (+ ~ −)",
              "Refused in / out", "Conflicts", "Bytes in / out", "Duration"),
             ((r["datastore"], when(r["finished"]),
               r["mode"] + (f" ({r['slow_reason']})" if r["slow_reason"] else ""),
               tags.span(r["result"], class_=r["result"]),
-              f"+{r['add_in']} ~{r['replace_in']} −{r['delete_in']}",
+              f"+{r['add_in']} ~{r['replace_in']} −{r['delete_in']} ={r['unchanged_in']}",
               f"+{r['add_out']} ~{r['replace_out']} −{r['delete_out']}",
               f"{r['refused_in']} / {r['refused_out']}", r["conflicts"],
               f"{size(r['bytes_in'])} / {size(r['bytes_out'])}", f"{r['duration']} s")

@@ -92,7 +92,7 @@ class SessionPage(Page):
             rows.append((r.datastore, MODE_NAMES.get(r.mode, str(r.mode))
                          + (f" ({r.slow_reason})" if r.slow_reason else ""),
                          tags.span(r.result, class_=r.result),
-                         f"+{f['add_in']} ~{f['replace_in']} −{f['delete_in']}",
+                         f"+{f['add_in']} ~{f['replace_in']} −{f['delete_in']} ={f['unchanged_in']}",
                          f"+{f['add_out']} ~{f['replace_out']} −{f['delete_out']}",
                          f"{f['refused_in']} / {f['refused_out']}", f["conflicts"],
                          f"{r.duration:.1f} s"))

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from typing import Callable
 
 from gateway.ds import commands, contentops
+from gateway.ds.server import report
 from gateway.ds.ops import OpQueue
 from gateway.ds.server.session import DatastoreState, SessionState
 from gateway.ds.settings import ServerSettings
@@ -230,6 +231,7 @@ class MessageContext:
                                 fingerprint=contentops.fingerprint(data) if fp is UNKNOWN else fp)
         self.map(ds, luid, item.guid, base=data if base is UNKNOWN else base)
         ds.received.add_new(item.guid)
+        report.applied(ds.stats, "add")
         return item.guid
 
     def replace(self, ds: DatastoreState, guid: str, luid: str | None, data: bytes,
@@ -241,10 +243,13 @@ class MessageContext:
                              now=self.now, fingerprint=contentops.fingerprint(data))
         self.map(ds, luid, guid, base=data if base is UNKNOWN else base)
         ds.received.add(guid)
+        report.applied(ds.stats, "replace")
 
     def delete(self, ds: DatastoreState, guid: str, luid: str | None) -> bool:
         done = self.tx.delete_item(self.username, ds.name, guid, changed_by=self.device_id,
                                    now=self.now)
         self.unmap(ds, luid)
         ds.received.add(guid)
+        if done:
+            report.applied(ds.stats, "delete")
         return done

@@ -4,7 +4,8 @@ the admin pages.
 Each datastore of a session keeps ``DatastoreState.stats``, a flat dict of counters
 (flat so a checkpoint's shallow copy restores it, see context.py):
 
-    in.add  in.replace  in.delete      items the client sent that we applied
+    in.add  in.replace  in.delete      what the client's items did to our store
+    in.unchanged                       client items we already held as they are (paired)
     out.add out.replace out.delete     items we sent that the client accepted
     refused_in.CODE                    the client's items we refused, by our status
     refused_out.CODE                   our items the client refused, by its status
@@ -12,7 +13,10 @@ Each datastore of a session keeps ``DatastoreState.stats``, a flat dict of count
     bytes_in  bytes_out                item data each way (chunks of one object add up)
 
 An item counts once, when it is complete: a chunk answered 213 (more to come) is not an
-item. Copy counts as an add and Move as a replace.
+item. The client's side counts what was written (``applied``, called by the store writes
+in context.py), not the status given: a slow sync's Add that pairs with an item we hold
+is ``unchanged``, a merge stored is a replace, an item lost to server-wins is neither.
+Our side counts the client's statuses: Copy counts as an add and Move as a replace.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import Any, Mapping
 
 from gateway.syncml.codes import StatusCode
 
-__all__ = ["MODE_NAMES", "CONFLICT_OUTCOMES", "count_in", "count_out", "add_bytes",
+__all__ = ["MODE_NAMES", "CONFLICT_OUTCOMES", "applied", "count_in", "count_out", "add_bytes",
            "result_of", "summary_fields", "slow_reason", "tally"]
 
 MODE_NAMES: dict[int, str] = {
@@ -46,18 +50,21 @@ def _bump(stats: dict[str, int], key: str, n: int = 1) -> None:
     stats[key] = stats.get(key, 0) + n
 
 
+def applied(stats: dict[str, int], what: str) -> None:
+    """One of the client's items changed our store (``add``, ``replace``, ``delete``) or
+    was found there already (``unchanged``)."""
+    _bump(stats, f"in.{what}")
+
+
 def count_in(stats: dict[str, int], command: str, code: int) -> None:
-    """The status we gave one item of the client's (``command``: Add, Replace...)."""
+    """The status we gave one item of the client's (``command``: Add, Replace...): its
+    conflict, or its refusal."""
     if code == _MORE:
         return
     outcome = CONFLICT_OUTCOMES.get(code)
     if outcome is not None:
         _bump(stats, f"conflict.{outcome}")
-        if code == StatusCode.CONFLICT_SERVER_WON:
-            return                     # the client's change was overruled, not applied
-    if 200 <= code < 300:
-        _bump(stats, f"in.{_OPS.get(command, command.lower())}")
-    elif code != StatusCode.CONFLICT_SERVER_WON:
+    elif not 200 <= code < 300:
         _bump(stats, f"refused_in.{int(code)}")
 
 
@@ -117,6 +124,8 @@ def summary_fields(stats: Mapping[str, int]) -> dict[str, Any]:
     for way in ("in", "out"):
         for op in ("add", "replace", "delete"):
             out[f"{op}_{way}"] = stats.get(f"{way}.{op}", 0)
+        if way == "in":
+            out["unchanged_in"] = stats.get("in.unchanged", 0)
         out[f"refused_{way}"] = _joined(tally(stats, f"refused_{way}"))
         out[f"bytes_{way}"] = stats.get(f"bytes_{way}", 0)
     out["conflicts"] = _joined(tally(stats, "conflict"))

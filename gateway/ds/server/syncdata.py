@@ -199,6 +199,7 @@ def _add(ctx, ds, dss, luid, data, ct) -> int:
                 ctx.replace(ds, current.guid, luid, data, ct)
         else:
             ctx.map(ds, luid, current.guid, base=data)      # agreed: the merge base
+            report.applied(ds.stats, "unchanged")
         return StatusCode.ITEM_ADDED
     ctx.add(ds, luid, data, ct)
     return StatusCode.ITEM_ADDED
@@ -239,6 +240,7 @@ def _slow_pair(ctx, ds, dss, luid, data, ct) -> int:
     if contentops.same_content(bytes(candidate.data), data, ct):
         ctx.map(ds, luid, candidate.guid, base=data)       # paired: the merge base
         ctx.mark_received(ds, candidate.guid)
+        report.applied(ds.stats, "unchanged")
         return StatusCode.ITEM_ADDED
     base = _old_base(ctx, ds, luid, candidate.guid) if via_map else None
     conflicts.resolve(ctx, ds, dss, candidate, luid, data, ct,
