@@ -13,9 +13,11 @@ from gateway.admin.errors import CommandError, UsageProblem
 from gateway.config import ConfigError, load_settings
 from gateway.config.obex import ENCODINGS, parse_via
 from gateway.ds.server.handler import SyncServer
+from gateway.ds.server.journal import Journal
 from gateway.notifier import payload as notify_payload
 from gateway.store.base import StoreError
 from gateway.store.notifications import NotifyDevice, notification_store
+from gateway.store.ops import ops_store
 from gateway.transport.obex.dial import DialError, alerted_session, dial
 
 __all__ = ["ACTION", "add_commands", "sync_device"]
@@ -34,6 +36,16 @@ def add_commands(device: Any) -> None:
                    help="SyncML encoding to ask the handset for (default wbxml)")
     p.add_argument("--timeout", type=float, default=120.0,
                    help="seconds to wait for the handset at each step")
+
+
+def _journal(store: Any) -> Journal | None:
+    """The session history, so the dialled session shows on the admin pages too."""
+    try:
+        ops = ops_store(store)
+        ops.ensure_schema()
+    except StoreError:
+        return None
+    return Journal(ops=ops.on)
 
 
 def _notify_device(store: Any, settings: Any, device_id: str) -> NotifyDevice | None:
@@ -76,7 +88,7 @@ def sync_device(args: Any, store: Any, out: Any, *, reactor: Any = None) -> None
         settings.server.server_id, device=device,
         nd=NotifyDevice(device_id=args.device, form=form, nonce=nd.nonce if nd else b""),
         password=password or None, session_id=secrets.randbelow(1 << 16))
-    engine = SyncServer(settings.server, store)
+    engine = SyncServer(settings.server, store, journal=_journal(store))
     if reactor is None:
         from twisted.internet import reactor
     box: dict[str, Any] = {}

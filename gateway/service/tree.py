@@ -4,7 +4,7 @@ owner, the log level, bootstrap accounts and the session sweeper."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from twisted.application import service
 from twisted.internet.defer import Deferred, inlineCallbacks, maybeDeferred
@@ -17,7 +17,7 @@ from gateway.transport.listen import ListenError
 from gateway.transport.pool import Runner
 
 __all__ = ["OrderedMultiService", "GatewayService", "StoreService", "LogLevelService",
-           "open_store", "bootstrap_users", "sweep", "engine_logger"]
+           "open_store", "bootstrap_users", "sweep"]
 
 log = logs.get_logger("gateway.service")
 
@@ -134,16 +134,3 @@ def sweep(store: Store, run: Runner, reactor: Any, *, ops: Any = None, observer:
     d.addCallback(report)
     d.addErrback(lambda f: log.failure("expiring sessions failed", f))
     return d
-
-
-def engine_logger(reactor: Any) -> Callable[..., None]:
-    """The engine's ``log(event, **fields)``: called on worker threads, so each event is
-    handed to the reactor thread before it reaches the log observers."""
-    elog = logs.get_logger("gateway.ds")
-
-    def emit(event: str, **fields: Any) -> None:
-        fmt = "{event}" + "".join(f" {key}={{{key}}}" for key in fields
-                                  if key.isidentifier() and not key.startswith("log_"))
-        reactor.callFromThread(elog.info, fmt, event=event, **fields)
-
-    return emit
