@@ -22,7 +22,7 @@ from gateway.ds.client.engine import ClientSession
 from gateway.ds.client.errors import ClientError
 from gateway.ds.client.events import SessionEnded
 from gateway.obex import ServerConfig
-from gateway.syncml.errors import RemoteProtocolError
+from gateway.errors import RemoteProtocolError
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -26,7 +26,7 @@ from gateway.notify.modem_events import (CommandFailed, CommandTimeout, Event, M
                                          ModemFailed, ModemReady, SmsFailed, SmsReceived,
                                          SmsSent, Start, SubmitPdu)
 from gateway.notify.sms import decode_hex
-from gateway.syncml.errors import LocalProtocolError
+from gateway.errors import LocalProtocolError
 
 __all__ = ["CommandFailed", "CommandTimeout", "Event", "Modem", "ModemConfig", "ModemFailed",
            "ModemReady", "SmsFailed", "SmsReceived", "SmsSent", "Start", "SubmitPdu", "Phase",

@@ -20,7 +20,7 @@ from enum import Enum, auto
 
 from gateway.notify import sip, sip_auth
 from gateway.notify.errors import SIPDecodeError
-from gateway.syncml.errors import LocalProtocolError
+from gateway.errors import LocalProtocolError
 
 T1, T2, T4 = 0.5, 4.0, 5.0      # RFC 3261 §17.1.1.1 defaults (seconds)
 

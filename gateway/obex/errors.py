@@ -8,7 +8,7 @@ response and/or a ``ConnectionClosed`` event. Misuse of the API by our own code 
 
 from __future__ import annotations
 
-from gateway.syncml.errors import LocalProtocolError, RemoteProtocolError
+from gateway.errors import LocalProtocolError, RemoteProtocolError
 
 __all__ = ["ObexDecodeError", "LocalProtocolError", "RemoteProtocolError"]
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from gateway.syncml import wbxml, xmlcodec
 from gateway.syncml.devinf import DevInf, devinf_from_tree, devinf_to_tree
-from gateway.syncml.errors import ModelDecodeError, RemoteProtocolError
+from gateway.errors import RemoteProtocolError
+from gateway.syncml.errors import ModelDecodeError
 from gateway.syncml.model import Message, message_from_tree, message_to_tree
 from gateway.syncml.tree import DEFAULT_LIMITS, DecodeLimits, Element
 

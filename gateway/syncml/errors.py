@@ -2,33 +2,16 @@
 
 Every codec raises exactly one ``...DecodeError`` subclass for bad input; nothing else
 (``IndexError``, ``struct.error``, ``KeyError``, lxml's errors) may escape a codec.
-Errors say whose fault they are: ``RemoteProtocolError`` (the peer) or
+Errors say whose fault they are (gateway/errors.py): ``RemoteProtocolError`` (the peer) or
 ``LocalProtocolError`` (our own bug); both carry ``error_status_hint``.
 """
 
 from __future__ import annotations
 
+from gateway.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
 
-class ProtocolError(Exception):
-    """Base of the protocol errors. ``error_status_hint`` is the SyncML/HTTP status that
-    best describes it (400 bad request, 413 too large, 415 unsupported media type...)."""
-
-    error_status_hint = 400
-
-    def __init__(self, msg: str = "", *, error_status_hint: int | None = None):
-        super().__init__(msg)
-        if error_status_hint is not None:
-            self.error_status_hint = error_status_hint
-
-
-class RemoteProtocolError(ProtocolError):
-    """The peer broke the protocol; becomes a Status, an HTTP 4xx or an OBEX error."""
-
-
-class LocalProtocolError(ProtocolError):
-    """We misused the API or produced something invalid: a bug of ours."""
-
-    error_status_hint = 500
+__all__ = ["ProtocolError", "RemoteProtocolError", "LocalProtocolError", "DecodeError",
+           "WBXMLDecodeError", "XMLDecodeError", "ModelDecodeError", "EncodeError"]
 
 
 class DecodeError(RemoteProtocolError, ValueError):

@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 from twisted.internet.protocol import Protocol
 
-from gateway.syncml.errors import LocalProtocolError
+from gateway.errors import LocalProtocolError
 
 __all__ = ["CoreHost", "DatagramHost", "HostedProtocol"]
 

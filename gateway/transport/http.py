@@ -26,7 +26,7 @@ from gateway import __version__
 from gateway.ds.hmac import HEADER as HMAC_HEADER
 from gateway.ds.hmac import read_header
 from gateway.ds.server.handler import Request, Response
-from gateway.syncml.errors import RemoteProtocolError
+from gateway.errors import RemoteProtocolError
 from gateway.transport.logs import get_logger
 from gateway.transport.pool import SessionSerializer
 

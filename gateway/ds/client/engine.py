@@ -48,7 +48,8 @@ from gateway.ds.ops import Op, OpQueue
 from gateway.ds.packaging import Packer, SyncSource
 from gateway.syncml import codec
 from gateway.syncml.codes import AlertCode
-from gateway.syncml.errors import DecodeError, LocalProtocolError, RemoteProtocolError
+from gateway.errors import LocalProtocolError, RemoteProtocolError
+from gateway.syncml.errors import DecodeError
 from gateway.syncml.metinf import Anchor, Meta
 from gateway.syncml.model import (
     Alert, Item, Location, Map, Message, Status, Sync, SyncBody, SyncHdr,

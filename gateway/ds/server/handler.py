@@ -23,7 +23,7 @@ from gateway.ds.settings import ServerSettings
 from gateway.store.base import StoreError, status_for
 from gateway.syncml import codec
 from gateway.syncml.codes import StatusCode
-from gateway.syncml.errors import RemoteProtocolError
+from gateway.errors import RemoteProtocolError
 from gateway.syncml.model import Message
 
 

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from enum import Enum, auto
 
-from gateway.syncml.errors import LocalProtocolError
+from gateway.errors import LocalProtocolError
 
 
 class SessionPhase(Enum):

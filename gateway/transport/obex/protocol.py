@@ -21,7 +21,7 @@ from gateway.obex import (ConnectionClosed, Connected, RequestRejected, Response
                           SyncMLRequest)
 from gateway.obex.at import AtCommand, AtFailed, AtListener, ObexStarted
 from gateway.obex.events import Response
-from gateway.syncml.errors import RemoteProtocolError
+from gateway.errors import RemoteProtocolError
 from gateway.transport.host import CoreHost, HostedProtocol
 from gateway.transport.logs import get_logger
 
