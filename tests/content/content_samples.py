@@ -1,15 +1,14 @@
-"""vObjects lifted out of the real SyncML captures under ../shared/fixtures."""
+"""vObjects lifted out of the real SyncML captures under tests/fixtures."""
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("OMADS_SHARED", REPO.parent / "shared"))
-TRACES = SHARED / "fixtures" / "public-traces"
-SYNCEVOLUTION = SHARED / "fixtures" / "syncevolution"
+from tests.support.locations import FIXTURES
+
+TRACES = FIXTURES / "public-traces"
+SYNCEVOLUTION = FIXTURES / "syncevolution"
 
 _DATA = re.compile(rb"<Data>(?:<!\[CDATA\[)?(.*?)(?:\]\]>)?</Data>", re.S)
 

@@ -1,5 +1,5 @@
 """Replaying the client side of the captured SyncEvolution sessions
-(shared/fixtures/syncevolution/sessions): shared by the engine and OBEX tests."""
+(tests/fixtures/syncevolution/sessions): shared by the engine and OBEX tests."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Replay the client side of real SyncEvolution sessions (shared/fixtures/syncevolution)
+"""Replay the client side of real SyncEvolution sessions (tests/fixtures/syncevolution)
 through SyncServer.handle, byte for byte, and check our answers."""
 
 

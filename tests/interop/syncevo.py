@@ -1,7 +1,8 @@
 """Drive the real SyncEvolution client and server (Debian 12 packages) on 127.0.0.1.
 
-Recipes and workarounds follow shared/peers/syncevolution.md: the client needs the
-``securlfix.so`` LD_PRELOAD shim, ``--daemon=no`` and ``keyring=no``; the server is
+Recipes and workarounds follow the project's SyncEvolution lab notes: the client needs the
+``securlfix.so`` LD_PRELOAD shim (built from tests/support/peers/syncevolution/securlfix.c),
+``--daemon=no`` and ``keyring=no``; the server is
 syncevo-dbus-server + a loopback-only copy of syncevo-http-server in a private
 ``dbus-run-session``.  vCard helpers live in :mod:`tests.interop.vcards`.
 """
@@ -17,6 +18,7 @@ import time
 from pathlib import Path
 
 from tests.interop.vcards import make_vcards, normalize_vcard  # noqa: F401  (re-export)
+from tests.support.locations import peer_file
 
 SYNCEVOLUTION = "/usr/bin/syncevolution"
 DBUS_SERVER = "/usr/libexec/syncevo-dbus-server"
@@ -37,14 +39,6 @@ class SyncEvoError(RuntimeError):
     """A SyncEvolution command failed or a peer did not come up."""
 
 
-def shared_dir() -> Path:
-    """The read-only shared/ folder: $OMADS_SHARED, else ``../shared`` beside the repository."""
-    env = os.environ.get("OMADS_SHARED")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[3] / "shared"
-
-
 _SHIM_CACHE: dict[str, Path] = {}
 
 
@@ -53,7 +47,7 @@ def build_securlfix(workdir: Path | str) -> Path:
     cached = _SHIM_CACHE.get("so")
     if cached is not None and cached.exists():
         return cached
-    source = shared_dir() / "peers" / "syncevolution" / "securlfix.c"
+    source = peer_file("syncevolution", "securlfix.c")
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     target = workdir / "securlfix.so"

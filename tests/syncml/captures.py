@@ -1,33 +1,25 @@
-"""The real captures under ../shared/fixtures: where they are and how to list them."""
+"""The real captures under tests/fixtures (tests/support/locations.py): how to list them."""
 
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 
 from gateway.syncml.tree import Element
-
-REPO = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("OMADS_SHARED", REPO.parent / "shared"))
-FIXTURES = SHARED / "fixtures"
+from tests.support.locations import FIXTURES, REPO, captures, ident  # noqa: F401  (re-exported)
 
 
 def wbxml_captures() -> list[Path]:
-    return sorted(FIXTURES.rglob("*.wbxml"))
+    return captures("**/*.wbxml")
 
 
 def xml_captures() -> list[Path]:
     """Raw XML messages (not the .decoded.xml renderings of WBXML captures)."""
-    return sorted(p for p in FIXTURES.rglob("*.xml") if not p.name.endswith(".decoded.xml"))
+    return [p for p in captures("**/*.xml") if not p.name.endswith(".decoded.xml")]
 
 
 def all_captures() -> list[Path]:
     return wbxml_captures() + xml_captures()
-
-
-def ident(p: Path) -> str:
-    return str(p.relative_to(FIXTURES))
 
 
 def textual(obj):

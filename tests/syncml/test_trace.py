@@ -11,7 +11,7 @@ import pytest
 from lxml import etree
 
 from gateway.syncml import codec, trace
-from tests.syncml.captures import REPO, all_captures, ident, textual, xml_captures
+from tests.syncml.captures import FIXTURES, all_captures, ident, textual, xml_captures
 
 
 def _trace(argv, capsysbinary):
@@ -35,6 +35,7 @@ def test_every_capture_decodes_to_indented_xml(path, capsysbinary):
     assert len(printed.commands) == len(original.commands)
 
 
+@pytest.mark.interop
 @pytest.mark.parametrize("path", xml_captures()[:12], ids=ident)
 def test_to_wbxml_is_accepted_by_libwbxml(path, tmp_path, capsysbinary):
     out_file = tmp_path / "msg.wbxml"
@@ -68,7 +69,7 @@ def test_missing_file(capsysbinary, tmp_path):
 def test_console_script_reads_stdin():
     script = Path(sys.executable).with_name("omads-trace")
     cmd = [str(script)] if script.exists() else [sys.executable, "-m", "gateway.syncml.trace"]
-    data = (REPO.parent / "shared/fixtures/syncevolution/first-message/wbxml-md5-slow.wbxml").read_bytes()
+    data = (FIXTURES / "syncevolution/first-message/wbxml-md5-slow.wbxml").read_bytes()
     res = subprocess.run(cmd + ["-"], input=data, capture_output=True, timeout=60)
     assert res.returncode == 0, res.stderr
     assert b"<LocURI>contacts</LocURI>" in res.stdout

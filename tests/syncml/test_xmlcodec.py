@@ -13,17 +13,17 @@ from lxml import etree
 from gateway.syncml.errors import EncodeError, XMLDecodeError
 from gateway.syncml.tree import NS_DEVINF, NS_METINF, NS_SYNCML, DecodeLimits, Element
 from gateway.syncml.xmlcodec import decode, encode
-from tests.syncml.captures import FIXTURES
+from tests.syncml.captures import FIXTURES, captures, ident
 
 SE_DIR = FIXTURES / "syncevolution"
 PUBLIC_DIR = FIXTURES / "public-traces"
-SE_XML = sorted(SE_DIR.rglob("*.xml"))
-PUBLIC_XML = sorted(PUBLIC_DIR.rglob("*.xml"))
+SE_XML = captures("**/*.xml", "syncevolution")
+PUBLIC_XML = captures("**/*.xml", "public-traces")
 ALL_XML = SE_XML + PUBLIC_XML
 
 
 def _id(path: Path) -> str:
-    return str(path.relative_to(FIXTURES))
+    return ident(path)
 
 
 def _read(rel: str) -> bytes:

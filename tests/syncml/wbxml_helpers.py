@@ -10,19 +10,20 @@ from pathlib import Path
 from lxml import etree
 
 from gateway.syncml.tree import NS_DEVINF, NS_METINF, NS_SYNCML, Element
-from tests.syncml.captures import FIXTURES
+from tests.syncml.captures import FIXTURES, captures, ident
 
 SYNCEVO = FIXTURES / "syncevolution"
 PUBLIC = FIXTURES / "public-traces"
 WBXML2XML = "/usr/bin/wbxml2xml"
 
-SYNCEVO_CAPTURES = sorted(SYNCEVO.glob("first-message/*.wbxml")) + sorted(SYNCEVO.glob("sessions/*/*.wbxml"))
-PUBLIC_CAPTURES = sorted(PUBLIC.glob("**/*.wbxml"))
+SYNCEVO_CAPTURES = (captures("first-message/*.wbxml", "syncevolution")
+                    + captures("sessions/*/*.wbxml", "syncevolution"))
+PUBLIC_CAPTURES = captures("**/*.wbxml", "public-traces")
 ALL_CAPTURES = SYNCEVO_CAPTURES + PUBLIC_CAPTURES
 
 
 def capture_id(path: Path) -> str:
-    return str(path.relative_to(FIXTURES))
+    return ident(path)
 
 
 def mb(value: int) -> bytes:
