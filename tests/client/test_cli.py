@@ -58,7 +58,6 @@ store = "sqlite:/tmp/cal.db"
         profiles.load(path, "x")
 
 
-@pytest.mark.interop
 def test_profile_sync_output_and_exit_codes(gateway, tmp_path):
     for card in make_vcards(4, seed=41).values():
         gateway.add(card)

@@ -163,7 +163,6 @@ def mac_gateway(tmp_path):
     gw.stop()
 
 
-@pytest.mark.interop
 @pytest.mark.parametrize("encoding", ["xml", "wbxml"])
 def test_every_mode_with_hmac_against_the_daemon(encoding, mac_gateway, tmp_path):
     walk_all_modes(link=("--url", mac_gateway.url), store=tmp_path / "items", auth="hmac",
@@ -171,7 +170,6 @@ def test_every_mode_with_hmac_against_the_daemon(encoding, mac_gateway, tmp_path
                    server_items=mac_gateway.items, server_add=mac_gateway.add)
 
 
-@pytest.mark.interop
 def test_daemon_hmac_no_cred_wrong_password_and_switch(mac_gateway, tmp_path):
     store = tmp_path / "items"
     store.mkdir()

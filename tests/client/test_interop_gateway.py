@@ -10,7 +10,6 @@ from tests.client.scenario import walk_all_modes
 from tests.interop.vcards import make_vcards
 
 
-@pytest.mark.interop
 @pytest.mark.parametrize("encoding", ["xml", "wbxml"])
 @pytest.mark.parametrize("auth", ["basic", "md5"])
 def test_every_mode_against_the_gateway(encoding, auth, gateway, tmp_path):
@@ -19,7 +18,6 @@ def test_every_mode_against_the_gateway(encoding, auth, gateway, tmp_path):
                    server_add=gateway.add)
 
 
-@pytest.mark.interop
 @pytest.mark.parametrize("encoding", ["xml", "wbxml"])
 def test_large_objects_and_multi_message_both_ways(encoding, gateway, tmp_path):
     store = tmp_path / "items"

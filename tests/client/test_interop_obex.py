@@ -45,7 +45,6 @@ def add(store, card: bytes) -> None:
         tx.add_item(USER, "contacts", data=card, content_type="text/vcard", now=time.time())
 
 
-@pytest.mark.interop
 @pytest.mark.parametrize("link,encoding", [("tcp", "wbxml"), ("serial", "xml")])
 def test_every_mode_over_obex(link, encoding, obex_gateway, tmp_path):
     obex_port, pair, store = obex_gateway

@@ -51,7 +51,6 @@ def seed(gateway, n=3) -> None:
         gateway.add(card)
 
 
-@pytest.mark.interop
 def test_wdp_san_starts_the_sync_and_a_bad_one_is_ignored(gateway, tmp_path):
     seed(gateway)
     port = free_udp()
@@ -72,7 +71,6 @@ def test_wdp_san_starts_the_sync_and_a_bad_one_is_ignored(gateway, tmp_path):
     assert len(gateway.items()) == 3
 
 
-@pytest.mark.interop
 def test_sip_message_san(gateway, tmp_path):
     seed(gateway)
     port = free_udp()
@@ -116,7 +114,6 @@ def _modem_bridge(path: str, sim: ModemSim, deliveries: list[bytes], stop: threa
         os.close(fd)
 
 
-@pytest.mark.interop
 def listen_on_a_modem(gateway, tmp_path, push: bytes, *, ref: int) -> ListenProc:
     """``omads-sync listen --modem`` on a pty whose simulated modem has ``push`` waiting
     as SMS; the listener must sync and exit 0."""
@@ -160,7 +157,6 @@ def sms_deliver_hex(submit_hex: str) -> str:
     return ("00" + tpdu.hex()).upper()
 
 
-@pytest.mark.interop
 @pytest.mark.parametrize("form", ["1.2", "1.1"])
 def test_gateway_dials_the_client_over_obex(gateway, tmp_path, form):
     """The gateway PUTs the SAN in the handset's configured form, then runs the session."""

@@ -104,7 +104,6 @@ def test_unwrap_push_of_both_forms():
 # -- the listener, against the gateway ---------------------------------------------------------
 
 
-@pytest.mark.interop
 def test_wdp_legacy_san_starts_the_sync_and_bad_ones_are_ignored(gateway, tmp_path):
     seed(gateway)
     port = free_udp()
@@ -135,7 +134,6 @@ def _message(port: int, body: bytes, content_type: str, n: int) -> bytes:
         content_type=content_type))
 
 
-@pytest.mark.interop
 def test_sip_message_with_the_legacy_san(gateway, tmp_path):
     seed(gateway)
     port = free_udp()
@@ -162,7 +160,6 @@ def test_sip_message_with_the_legacy_san(gateway, tmp_path):
     assert contacts(folder_items(tmp_path / "items")) == contacts(gateway.items())
 
 
-@pytest.mark.interop
 def test_sms_legacy_san_from_a_gsm_modem(gateway, tmp_path):
     seed(gateway)
     proc = listen_on_a_modem(gateway, tmp_path, legacy_push(legacy_san()), ref=6)

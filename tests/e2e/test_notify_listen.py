@@ -19,7 +19,7 @@ from tests.client.listenproc import ListenProc
 from tests.e2e.helpers import (DEVICE, NONCE, SAN_PASSWORD, gateway_and_listener, items_in,
                                queued_id, write_profile)
 
-pytestmark = [pytest.mark.interop, pytest.mark.timeout(180)]
+pytestmark = pytest.mark.timeout(180)
 
 
 def test_udp_notification_from_omads_admin_starts_the_sync(tmp_path: Path):

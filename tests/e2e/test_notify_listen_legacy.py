@@ -22,7 +22,7 @@ from tests.client.runcli import contacts
 from tests.e2e.helpers import (DEVICE, NONCE, SAN_PASSWORD, gateway_and_listener, items_in,
                                queued_id)
 
-pytestmark = [pytest.mark.interop, pytest.mark.timeout(180)]
+pytestmark = pytest.mark.timeout(180)
 
 LEGACY_LOG = "(SyncML 1.1 form, with good credentials): syncing"
 

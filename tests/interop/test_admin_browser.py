@@ -24,7 +24,6 @@ from tests.interop.browser import (ADMIN, ADMIN_PASSWORD, PASSWORD, USER, AdminG
                                    non_blank, start_browser)
 from tests.interop.vcards import make_vcards
 
-pytestmark = pytest.mark.interop
 ROOT = Path(__file__).resolve().parents[2]
 DEVICE = "sc-admin-1"
 
@@ -96,6 +95,7 @@ def text_of(browser, css: str, expected: str) -> str:
         browser.find_element(By.CSS_SELECTOR, css).text), what=f"{expected!r} in {css}")
 
 
+@pytest.mark.interop
 def test_pages_show_a_real_sync_notify_now_and_forget_anchors(gw, browser, tmp_path,
                                                              syncevo_client_factory):
     from selenium.webdriver.common.by import By
@@ -240,6 +240,7 @@ def _post(gw: AdminGateway, path: str, fields: dict, cookie: str) -> int:
         return e.code
 
 
+@pytest.mark.interop
 def test_wrong_password_missing_csrf_and_hostile_values(gw, browser, tmp_path):
     from selenium.webdriver.common.by import By
 

@@ -21,8 +21,6 @@ from tests.interop.syncevo import free_port
 from tests.interop.vcards import make_vcards, normalize_vcard
 from tests.syncml.captures import FIXTURES
 
-pytestmark = pytest.mark.interop
-
 
 def make_cert(directory: Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
@@ -77,6 +75,7 @@ def test_https_answers_syncml_with_a_checked_certificate(https_gateway):
         plain.getresponse().read()
 
 
+@pytest.mark.interop
 def test_syncevolution_over_https(https_gateway, syncevo_client_factory):
     port, cert, db = https_gateway
     client = syncevo_client_factory(

@@ -16,7 +16,7 @@ import pytest
 from bench.peers import start_gateway
 from tests.notify_service.helpers import (NONCE, PASSWORD, check_push, check_san, free_port)
 
-pytestmark = [pytest.mark.interop, pytest.mark.timeout(120)]
+pytestmark = pytest.mark.timeout(120)
 
 
 def test_daemon_delivers_admin_and_http_notifications_over_udp(tmp_path: Path):

@@ -28,7 +28,7 @@ from tests.notify_service.helpers import (check_push, check_san, device, need, o
                                           queue, settings, sync_run)
 from tests.notify_service.test_udp_sip import payload
 
-pytestmark = [pytest.mark.interop, pytest.mark.timeout(120)]
+pytestmark = pytest.mark.timeout(120)
 
 
 class SimSide(Protocol):

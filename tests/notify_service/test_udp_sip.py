@@ -25,7 +25,7 @@ from tests.notify_service import peers
 from tests.notify_service.helpers import (NONCE, PASSWORD, SERVER_ID, check_push, check_san,
                                           free_port, need)
 
-pytestmark = [pytest.mark.interop, pytest.mark.timeout(120)]
+pytestmark = pytest.mark.timeout(120)
 
 
 def payload(nid: int = 7, datastores=("contacts", "calendar")):
@@ -116,6 +116,7 @@ def sink_lines(log: Path) -> list[dict]:
     return out
 
 
+@pytest.mark.interop
 @pytest.mark.parametrize("transport,method,via_proxy", [
     ("udp", "MESSAGE", False), ("tcp", "MESSAGE", False), ("udp", "NOTIFY", False),
     ("udp", "MESSAGE", True), ("tcp", "NOTIFY", True)])
@@ -220,6 +221,7 @@ def wait_exit(proc: subprocess.Popen, timeout: float = 15) -> int:
     return proc.returncode
 
 
+@pytest.mark.interop
 @pytest.mark.parametrize("password,ok", [("pw-alice", True), ("wrong", False)])
 @pytest_twisted.inlineCallbacks
 def test_sip_digest_challenge_answered_for_sipp(tmp_path, password, ok):
@@ -242,6 +244,7 @@ def test_sip_digest_challenge_answered_for_sipp(tmp_path, password, ok):
         peers.stop(proc)
 
 
+@pytest.mark.interop
 @pytest_twisted.inlineCallbacks
 def test_sip_refusal_is_a_failure(tmp_path):
     """SIPp answers 486. (Silence, timer F, is tests/notify/test_sip_carrier.py, on a

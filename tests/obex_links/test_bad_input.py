@@ -108,6 +108,7 @@ def test_idle_link_is_closed(engine: Any) -> None:
     assert half == (b"<closed>", 1.0)
 
 
+@pytest.mark.interop
 @pytest.mark.timeout(120)
 @pytest_twisted.inlineCallbacks
 def test_garbage_on_one_connection_does_not_disturb_another(obex_tcp: Any, store: Any) -> Any:

@@ -54,6 +54,7 @@ def tcp_stand_in(channel: int) -> socket.socket:
     return s
 
 
+@pytest.mark.interop
 @pytest.mark.timeout(60)
 @pytest_twisted.inlineCallbacks
 def test_rfcomm_adapters_carry_a_pyobex_session(engine: Any, run: Any) -> Any:

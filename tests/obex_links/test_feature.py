@@ -63,6 +63,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.interop
 @pytest.mark.timeout(120)
 def test_real_daemon_serves_pyobex(tmp_path: Path) -> None:
     """twistd with [obex] listeners (TCP + a Bluetooth one that cannot start here) serves

@@ -20,6 +20,8 @@ from gateway.obex import ResponseCode
 from gateway.transport.obex.dial import ObexClientProtocol
 from tests.obex_links.conftest import server_config
 
+pytestmark = pytest.mark.interop
+
 
 def obexftp(args: list[str], cwd: Path, timeout: float = 30) -> str:
     assert shutil.which("obexftp"), "obexftp (Debian package obexftp) is required"

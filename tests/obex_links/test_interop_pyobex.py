@@ -13,6 +13,7 @@ from gateway.syncml.model import Alert
 from tests.obex_links import helpers
 from tests.obex_links.helpers import WBXML, XML, PyObexSession
 
+pytestmark = pytest.mark.interop
 CHAIN = ["md5-slow", "md5-twoway-changes"]
 
 

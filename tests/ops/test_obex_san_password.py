@@ -15,8 +15,6 @@ from tests.client.test_listen import client_args, seed
 from tests.interop.gateway import Gateway, interop_config
 from tests.interop.syncevo import free_port
 
-pytestmark = pytest.mark.interop
-
 
 @pytest.fixture
 def gateway(tmp_path):

@@ -49,6 +49,7 @@ def test_syncevolution_capture_matches_wbxml2xml_fixture(path):
     assert tree_matches_xml(root, parse_xml(_decoded_xml(path).read_bytes())) == []
 
 
+@pytest.mark.interop
 @pytest.mark.parametrize("path", PUBLIC_CAPTURES, ids=capture_id)
 def test_public_capture_matches_wbxml2xml(path):
     data = path.read_bytes()
@@ -57,6 +58,7 @@ def test_public_capture_matches_wbxml2xml(path):
     assert tree_matches_xml(wbxml.decode(data), parse_xml(xml)) == []
 
 
+@pytest.mark.interop
 @pytest.mark.parametrize("path", ALL_CAPTURES, ids=capture_id)
 def test_reencoded_capture_accepted_by_wbxml2xml(path):
     root = wbxml.decode(path.read_bytes())
@@ -309,6 +311,7 @@ def test_encode_metinf_page_switch_and_opaque():
     assert wbxml.decode(data) == msg
 
 
+@pytest.mark.interop
 def test_encode_unknown_tags_as_literal():
     msg = E("SyncML", E("X-Foo", text="1"), E("X-Bar"), E("X-Foo", E("Final")), E("Odd", ns="urn:x"))
     data = wbxml.encode(msg)
@@ -319,6 +322,7 @@ def test_encode_unknown_tags_as_literal():
     assert code == 0
 
 
+@pytest.mark.interop
 @pytest.mark.parametrize("version", [0x00, 0x01, 0x03])
 def test_encode_other_wbxml_versions(version):
     msg = _message("1.1", E("Final"))
